@@ -1,0 +1,53 @@
+"""Compatibility shims for the pinned OpenMMLab stack on current torch/numpy.
+
+Every shim lives here, is applied once on ``import mmdatasetdm``, and has a
+test that fails without it (tests/test_compat.py).
+
+1. torch >= 2.6 loads checkpoints with ``weights_only=True``. Runner
+   checkpoints of mmengine 0.10.7 hold numpy arrays/scalars and
+   ``mmengine.logging.HistoryBuffer`` objects in ``message_hub``. We allow-list
+   exactly those classes (never turning ``weights_only`` off).
+2. ``HistoryBuffer.__getstate__`` of mmengine 0.10.7 pickles its statistics
+   methods as ``getattr(HistoryBuffer, 'min')`` calls; ``builtins.getattr`` is not
+   safe to allow-list, so buffers are pickled without them (mmengine's own
+   ``__setstate__`` already treats them as optional and the class keeps them).
+"""
+import numpy as np
+import torch
+
+_APPLIED = False
+
+
+def _numpy_reconstruct_globals():
+    try:  # numpy >= 2
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # numpy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    dtype_classes = {type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFDGSUV'}
+    return [np.ndarray, np.dtype, _reconstruct, scalar, *sorted(dtype_classes, key=str)]
+
+
+def _history_buffer_getstate(self) -> dict:
+    """State of a HistoryBuffer without its (class-level) statistics methods."""
+    state = dict(self.__dict__)
+    state.pop('statistics_methods', None)
+    return state
+
+
+def mmengine_checkpoint_safe_globals() -> list:
+    """The globals a runner checkpoint of mmengine 0.10.7 needs to load with
+    ``weights_only=True``."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    return [HistoryBuffer, *_numpy_reconstruct_globals()]
+
+
+def apply() -> None:
+    """Apply every shim (idempotent)."""
+    global _APPLIED
+    if _APPLIED:
+        return
+    from mmengine.logging.history_buffer import HistoryBuffer
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
+    if hasattr(torch.serialization, 'add_safe_globals'):
+        torch.serialization.add_safe_globals(mmengine_checkpoint_safe_globals())
+    _APPLIED = True

@@ -1,0 +1,19 @@
+"""The frozen generator: Stable Diffusion components and feature capture.
+
+This layer uses torch, diffusers and transformers only (no OpenMMLab), so it
+can be used on its own.
+"""
+from .capture import CaptureConfig, CrossAttentionRecorder, FeatureCapture
+from .components import (DiffusionComponents, build_components, build_scheduler,
+                         load_components, resolve_dtype)
+from .extractor import DiffusionFeatureExtractor, check_image_range
+from .pyramid import FeatureLevel, FeaturePyramid
+from .text import PromptEncoder, tokenize, word_token_positions
+from .tokenizer import learn_bpe, save_clip_tokenizer_files
+
+__all__ = [
+    'CaptureConfig', 'CrossAttentionRecorder', 'FeatureCapture', 'DiffusionComponents',
+    'build_components', 'build_scheduler', 'load_components', 'resolve_dtype',
+    'DiffusionFeatureExtractor', 'check_image_range', 'FeatureLevel', 'FeaturePyramid',
+    'PromptEncoder', 'tokenize', 'word_token_positions', 'learn_bpe', 'save_clip_tokenizer_files'
+]

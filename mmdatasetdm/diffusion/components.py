@@ -1,0 +1,222 @@
+"""Load or build the frozen Stable Diffusion components.
+
+Two ways in, one object out (:class:`DiffusionComponents`):
+
+* :func:`load_components` reads a diffusers folder (``model_index.json``,
+  ``unet/``, ``vae/``, ``text_encoder/``, ``tokenizer/``, ``scheduler/``), as
+  written by ``StableDiffusionPipeline.save_pretrained`` for SD 1.x and 2.x, or
+  a Hub id where the machine is online.
+* :func:`build_components` builds the same classes from config dicts (tiny
+  models for tests), with a tokenizer learned from a word list.
+"""
+import json
+import os.path as osp
+import tempfile
+from dataclasses import dataclass
+from typing import Iterable, Optional, Union
+
+import torch
+from torch import nn
+
+DTYPES = {'fp32': torch.float32, 'float32': torch.float32, 'fp16': torch.float16,
+          'float16': torch.float16, 'bf16': torch.bfloat16, 'bfloat16': torch.bfloat16}
+
+# A UNet2DConditionModel with SD-1.x's block structure (four levels, cross
+# attention in the first three down and last three up blocks) at a tiny width.
+TINY_UNET_CONFIG = dict(
+    sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
+    block_out_channels=(32, 32, 64, 64), norm_num_groups=8, cross_attention_dim=32,
+    attention_head_dim=8,
+    down_block_types=('CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D',
+                      'DownBlock2D'),
+    up_block_types=('UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D',
+                    'CrossAttnUpBlock2D'))
+# An AutoencoderKL with SD's 8x down-sampling and 4 latent channels.
+TINY_VAE_CONFIG = dict(
+    in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, norm_num_groups=8,
+    block_out_channels=(8, 16, 16, 16), down_block_types=('DownEncoderBlock2D',) * 4,
+    up_block_types=('UpDecoderBlock2D',) * 4, sample_size=64)
+TINY_TEXT_ENCODER_CONFIG = dict(
+    hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+    max_position_embeddings=77)
+TINY_SCHEDULER_CONFIG = dict(
+    type='DDIMScheduler', beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear',
+    num_train_timesteps=1000, clip_sample=False, set_alpha_to_one=False, steps_offset=1)
+
+
+@dataclass
+class DiffusionComponents:
+    """The parts of a Stable Diffusion model that DatasetDM uses."""
+
+    unet: nn.Module
+    vae: nn.Module
+    text_encoder: nn.Module
+    tokenizer: object
+    scheduler: object
+
+    @property
+    def vae_scale_factor(self) -> int:
+        return 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.unet.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.unet.device
+
+    def modules(self):
+        return (self.unet, self.vae, self.text_encoder)
+
+    def to(self, *args, **kwargs) -> 'DiffusionComponents':
+        for module in self.modules():
+            module.to(*args, **kwargs)
+        return self
+
+    def freeze(self) -> 'DiffusionComponents':
+        """Eval mode and no gradients for every network."""
+        for module in self.modules():
+            module.eval()
+            module.requires_grad_(False)
+        return self
+
+    def as_pipeline(self):
+        """A diffusers ``StableDiffusionPipeline`` sharing these modules."""
+        from diffusers import StableDiffusionPipeline
+        return StableDiffusionPipeline(
+            vae=self.vae, text_encoder=self.text_encoder, tokenizer=self.tokenizer, unet=self.unet,
+            scheduler=self.scheduler, safety_checker=None, feature_extractor=None,
+            requires_safety_checker=False)
+
+    def save_pretrained(self, folder: str, safe_serialization: bool = True):
+        """Write the standard diffusers folder layout (via the pipeline)."""
+        self.as_pipeline().save_pretrained(folder, safe_serialization=safe_serialization)
+
+
+def resolve_dtype(dtype: Union[str, torch.dtype, None]) -> torch.dtype:
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype not in DTYPES:
+        raise ValueError(f'unknown dtype {dtype!r}; expected one of {sorted(DTYPES)}')
+    return DTYPES[dtype]
+
+
+def build_scheduler(cfg: dict, base_config: Optional[dict] = None):
+    """Build a diffusers scheduler from ``dict(type='DDIMScheduler', **kwargs)``.
+
+    With ``base_config`` (an existing scheduler's config) the new scheduler
+    keeps its noise schedule and only the kwargs given here change.
+    """
+    import diffusers
+    cfg = dict(cfg)
+    name = cfg.pop('type')
+    cls = getattr(diffusers, name, None)
+    if cls is None or not hasattr(cls, 'from_config'):
+        raise ValueError(f'scheduler type {name!r} is not a diffusers scheduler class')
+    return cls.from_config({**(base_config or {}), **cfg})
+
+
+def load_components(pretrained: str, dtype: Union[str, torch.dtype, None] = 'fp32',
+                    device: Union[str, torch.device] = 'cpu',
+                    scheduler: Optional[dict] = None, **hub_kwargs) -> DiffusionComponents:
+    """Load SD components from a diffusers folder (or a Hub id when online).
+
+    Args:
+        pretrained (str): a local folder with ``model_index.json`` or a Hub id.
+        dtype: ``'fp32'``, ``'fp16'``, ``'bf16'`` or a ``torch.dtype``.
+        device: where to put the networks.
+        scheduler (dict, optional): replace the folder's scheduler, e.g.
+            ``dict(type='DPMSolverMultistepScheduler')``; the noise schedule of
+            the folder's scheduler is kept.
+
+    Returns:
+        DiffusionComponents: frozen (eval mode, no grads).
+    """
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+    torch_dtype = resolve_dtype(dtype)
+    if osp.isdir(pretrained):
+        index = osp.join(pretrained, 'model_index.json')
+        if not osp.isfile(index):
+            raise FileNotFoundError(f'{pretrained} is not a diffusers folder: {index} is missing '
+                                    '(write one with StableDiffusionPipeline.save_pretrained)')
+        for sub in ('unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler'):
+            if not osp.isdir(osp.join(pretrained, sub)):
+                raise FileNotFoundError(f'diffusers folder {pretrained} has no {sub}/ subfolder')
+    elif osp.exists(pretrained) or pretrained.startswith(('.', '/')):
+        raise FileNotFoundError(f'diffusion model folder {pretrained} does not exist')
+    kw = dict(torch_dtype=torch_dtype, **hub_kwargs)
+    unet = UNet2DConditionModel.from_pretrained(pretrained, subfolder='unet', **kw)
+    vae = AutoencoderKL.from_pretrained(pretrained, subfolder='vae', **kw)
+    text_encoder = CLIPTextModel.from_pretrained(pretrained, subfolder='text_encoder', **kw)
+    tokenizer = CLIPTokenizer.from_pretrained(pretrained, subfolder='tokenizer', **hub_kwargs)
+    folder_scheduler = _load_scheduler(pretrained, hub_kwargs)
+    if scheduler is not None:
+        folder_scheduler = build_scheduler(scheduler, folder_scheduler.config)
+    components = DiffusionComponents(unet, vae, text_encoder, tokenizer, folder_scheduler)
+    return components.to(device).freeze()
+
+
+def _load_scheduler(pretrained: str, hub_kwargs: dict):
+    import diffusers
+    if osp.isdir(pretrained):
+        with open(osp.join(pretrained, 'scheduler', 'scheduler_config.json')) as f:
+            name = json.load(f)['_class_name']
+    else:
+        config = diffusers.DDIMScheduler.load_config(pretrained, subfolder='scheduler', **hub_kwargs)
+        name = config['_class_name']
+    return getattr(diffusers, name).from_pretrained(pretrained, subfolder='scheduler', **hub_kwargs)
+
+
+def build_components(unet: Optional[dict] = None, vae: Optional[dict] = None,
+                     text_encoder: Optional[dict] = None, scheduler: Optional[dict] = None,
+                     vocabulary: Iterable[str] = (), num_merges: int = 400,
+                     tokenizer_dir: Optional[str] = None, seed: int = 0,
+                     dtype: Union[str, torch.dtype, None] = 'fp32',
+                     device: Union[str, torch.device] = 'cpu') -> DiffusionComponents:
+    """Build SD components with random weights from config dicts.
+
+    Missing dicts default to the tiny SD-1.x-shaped configs of this module.
+    The tokenizer is learned from ``vocabulary`` (words or sentences).
+
+    Args:
+        unet, vae, text_encoder (dict, optional): constructor kwargs of
+            ``UNet2DConditionModel``, ``AutoencoderKL`` and ``CLIPTextConfig``.
+        scheduler (dict, optional): ``dict(type=<diffusers scheduler>, ...)``.
+        vocabulary (Iterable[str]): text the tokenizer's BPE is learned on.
+        num_merges (int): BPE merges to learn.
+        tokenizer_dir (str, optional): where to write the tokenizer files
+            (a temporary folder if None).
+        seed (int): seed of the random weights.
+    """
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    from .tokenizer import save_clip_tokenizer_files
+    text = list(vocabulary) or ['a photo of a thing']
+    tokenizer_dir = tokenizer_dir or tempfile.mkdtemp(prefix='mmdatasetdm_tokenizer_')
+    save_clip_tokenizer_files(text, tokenizer_dir, num_merges=num_merges)
+    tokenizer = CLIPTokenizer.from_pretrained(tokenizer_dir)
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        unet_model = UNet2DConditionModel(**{**TINY_UNET_CONFIG, **(unet or {})})
+        vae_model = AutoencoderKL(**{**TINY_VAE_CONFIG, **(vae or {})})
+        text_cfg = {**TINY_TEXT_ENCODER_CONFIG, **(text_encoder or {})}
+        text_cfg.update(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id,
+                        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+        if unet_model.config.cross_attention_dim != text_cfg['hidden_size']:
+            raise ValueError(f'unet.cross_attention_dim ({unet_model.config.cross_attention_dim}) '
+                             f'must equal text_encoder.hidden_size ({text_cfg["hidden_size"]})')
+        text_model = CLIPTextModel(CLIPTextConfig(**text_cfg))
+    finally:
+        torch.random.set_rng_state(generator_state)
+    sched = build_scheduler(scheduler or TINY_SCHEDULER_CONFIG)
+    components = DiffusionComponents(unet_model, vae_model, text_model, tokenizer, sched).to(device)
+    torch_dtype = resolve_dtype(dtype)
+    if torch_dtype != torch.float32:
+        components.to(dtype=torch_dtype)
+    return components.freeze()

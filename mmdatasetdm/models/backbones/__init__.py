@@ -1,0 +1,3 @@
+from .diffusion_backbone import DiffusionBackbone
+
+__all__ = ['DiffusionBackbone']

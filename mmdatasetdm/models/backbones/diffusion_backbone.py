@@ -1,0 +1,142 @@
+"""The frozen diffusion model as an OpenMMLab backbone."""
+from typing import List, Optional, Sequence
+
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmdatasetdm.diffusion import (DiffusionFeatureExtractor, FeaturePyramid, build_components,
+                                   load_components)
+from mmdatasetdm.registry import MODELS
+
+
+@MODELS.register_module()
+class DiffusionBackbone(BaseModule):
+    """A frozen Stable Diffusion UNet read as a feature pyramid.
+
+    The image is VAE-encoded, noised to ``timestep`` and passed once through
+    the UNet with a text prompt (DatasetDM's "diffusion inversion"); the
+    up-block features and the per-token cross-attention maps are returned as a
+    :class:`~mmdatasetdm.diffusion.FeaturePyramid`.
+
+    The diffusion networks are *not* submodules: they have no trainable
+    parameters, never reach the optimizer or DDP, and are absent from
+    ``state_dict()`` (so runner checkpoints stay small). ``model.to(device)``
+    still moves them.
+
+    Input convention: float images in [-1, 1], i.e. a data preprocessor with
+    ``mean=[127.5] * 3, std=[127.5] * 3`` (checked at run time).
+
+    Args:
+        pretrained (str, optional): a diffusers folder (or Hub id when online).
+        components (dict, optional): kwargs of
+            :func:`~mmdatasetdm.diffusion.build_components` (random tiny
+            models, for tests). Exactly one of ``pretrained``/``components``.
+        dtype (str): ``'fp32'``, ``'fp16'`` or ``'bf16'`` for the UNet/VAE/text encoder.
+        timestep (int): the diffusion timestep features are read at.
+        capture (dict, optional): :class:`~mmdatasetdm.diffusion.CaptureConfig` kwargs.
+        class_names (Sequence[str], optional): used for the default prompt
+            when ``forward`` gets no prompts.
+        prompt_template (str): default prompt, formatted with the class names
+            joined by ``' and '``.
+        noise_seed (int, optional): seed of the ``add_noise`` noise for every
+            call (features become a deterministic function of the image). None:
+            draw from the global generator.
+        init_cfg (dict, optional): mmengine init config (unused by the frozen part).
+    """
+
+    def __init__(self, pretrained: Optional[str] = None, components: Optional[dict] = None,
+                 dtype: str = 'fp32', timestep: int = 1, capture: Optional[dict] = None,
+                 class_names: Optional[Sequence[str]] = None,
+                 prompt_template: str = 'a photo of a {}', noise_seed: Optional[int] = 0,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        if (pretrained is None) == (components is None):
+            raise ValueError('DiffusionBackbone needs exactly one of `pretrained` (a diffusers '
+                             'folder) or `components` (config dicts of a tiny model)')
+        if pretrained is not None:
+            frozen = load_components(pretrained, dtype=dtype)
+        else:
+            frozen = build_components(**components, dtype=dtype)
+        self.dtype_name = dtype
+        # Stored outside the module tree on purpose (see the class docstring).
+        self.__dict__['extractor'] = DiffusionFeatureExtractor(
+            frozen, capture=capture, timestep=timestep, feature_dtype=torch.float32)
+        self.class_names = list(class_names) if class_names else []
+        self.prompt_template = prompt_template
+        self.noise_seed = noise_seed
+
+    # ----------------------------------------------------------------- info
+    @property
+    def components(self):
+        return self.extractor.components
+
+    @property
+    def feature_info(self) -> List[dict]:
+        """``dict(name, stride, channels)`` per level, finest first."""
+        return self.extractor.capture.feature_info()
+
+    @property
+    def out_channels(self) -> List[int]:
+        return [info['channels'] for info in self.feature_info]
+
+    @property
+    def out_strides(self) -> List[int]:
+        return [info['stride'] for info in self.feature_info]
+
+    @property
+    def attention_strides(self) -> List[int]:
+        return self.extractor.capture.attention_strides()
+
+    @property
+    def num_tokens(self) -> int:
+        return self.components.tokenizer.model_max_length
+
+    @property
+    def size_divisor(self) -> int:
+        return self.extractor.size_divisor
+
+    # --------------------------------------------------------------- frozen
+    def _apply(self, fn, *args, **kwargs):
+        """Move/cast the hidden diffusion networks along with the module."""
+        super()._apply(fn, *args, **kwargs)
+        for module in self.components.modules():
+            module._apply(fn)
+        return self
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        for module in self.components.modules():
+            module.eval()
+        return self
+
+    def default_prompt(self) -> str:
+        return self.prompt_template.format(' and '.join(self.class_names)).strip()
+
+    # -------------------------------------------------------------- forward
+    @torch.no_grad()
+    def forward(self, inputs: Tensor, prompts: Optional[Sequence[str]] = None,
+                words: Optional[Sequence[Sequence[str]]] = None) -> FeaturePyramid:
+        """Read the feature pyramid of a batch of images.
+
+        Args:
+            inputs (Tensor): shape (B, 3, H, W), float in [-1, 1].
+            prompts (Sequence[str], optional): one prompt per image; default
+                :meth:`default_prompt` for all.
+            words (Sequence[Sequence[str]], optional): per image, the words whose
+                token positions to record; default the class names.
+
+        Returns:
+            FeaturePyramid: levels of shape (B, C_i, H/s_i, W/s_i) and attention
+            maps of shape (B, T, h, w), float32, on the input's device.
+        """
+        batch = inputs.shape[0]
+        if prompts is None:
+            prompts = [self.default_prompt()] * batch
+        if words is None:
+            words = [self.class_names] * batch
+        generator = None
+        if self.noise_seed is not None:
+            generator = torch.Generator(device=inputs.device).manual_seed(self.noise_seed)
+        pyramid = self.extractor.invert(inputs, prompts, words=words, generator=generator)
+        return pyramid.to(device=inputs.device)
