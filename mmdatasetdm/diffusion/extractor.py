@@ -56,6 +56,16 @@ class DiffusionFeatureExtractor:
         self.timestep = int(timestep)
         self.feature_dtype = feature_dtype
 
+    def close(self):
+        """Detach the capture: the UNet gets its original processors back."""
+        self.capture.detach()
+
+    def __enter__(self) -> 'DiffusionFeatureExtractor':
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     @property
     def size_divisor(self) -> int:
         """Image sides must be multiples of this (VAE factor x UNet down-sampling)."""
