@@ -27,3 +27,6 @@ METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='mmdatasetdm',
                    locations=['mmdatasetdm.evaluation'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmdatasetdm',
                  locations=['mmdatasetdm.engine'])
+# Prompt sources and samplers of the generation engine (no mmengine parent:
+# only mmdatasetdm builds them).
+PROMPTS = Registry('prompt source', scope='mmdatasetdm', locations=['mmdatasetdm.generation'])
