@@ -1,0 +1,406 @@
+"""Sharded, resumable writing of a generated dataset, and the merge into one.
+
+Each rank owns one *shard folder*::
+
+    shard.json                  what the shard is (categories, formats, run info)
+    images/00000007.png         the image of sample 7 (name = global index)
+    semantic/00000007.png       semantic ids (if any)
+    depth/00000007.png          16-bit depth (if any)
+    parts/00000007.json         sample 7's manifest line + COCO entries, written LAST
+
+Every file is written atomically (temp name + ``os.replace``), and a sample's
+part file is written after all of its other files, so a sample is complete
+exactly when its part exists: :func:`completed_indices` is the resume list, a
+crash leaves no half-written file under a final name, and an interrupted
+sample is simply written again.
+
+:func:`merge_shards` builds the dataset folder: the files plus one
+``manifest.jsonl`` (sorted by index), ``instances.json`` and/or
+``keypoints.json``. Ids derive from the global index (see
+:mod:`.coco`) and everything is sorted by index, so the merged bytes do not
+depend on how many shards made them.
+"""
+import glob
+import json
+import os
+import os.path as osp
+import re
+from collections import Counter
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from .atomic import atomic_copy, atomic_write_json, atomic_write_text, dumps_json, remove_stale_temps
+from .coco import (KeypointMeta, check_categories, coco_document, image_id_of, instance_annotations,
+                   keypoint_annotations)
+from .images import DEFAULT_DEPTH_SCALE, normalise_image_ext, write_depth, write_image, write_semantic
+
+SHARD_META = 'shard.json'
+PARTS_DIR = 'parts'
+MANIFEST = 'manifest.jsonl'
+INSTANCES_JSON = 'instances.json'
+KEYPOINTS_JSON = 'keypoints.json'
+FORMAT_VERSION = 1
+# Keys every manifest line has (None when unknown), in this order.
+RUN_INFO_KEYS = ('timestep', 'scheduler', 'steps', 'guidance', 'decoder')
+_PART_NAME = re.compile(r'^(\d{8,})\.json$')
+_RESERVED = ('index', 'prompt', 'classes', 'seed') + RUN_INFO_KEYS + ('depth_scale', 'files', 'scores',
+                                                                     'accepted', 'reason')
+
+
+def shard_dir(out_dir: str, rank: int) -> str:
+    """The conventional shard folder of ``rank`` inside a run's output folder.
+
+    Args:
+        out_dir (str): the run's output folder.
+        rank (int): the process rank.
+
+    Returns:
+        str: ``{out_dir}/shards/rank{rank:05d}``.
+    """
+    return osp.join(out_dir, 'shards', f'rank{int(rank):05d}')
+
+
+def list_shard_dirs(out_dir: str) -> List[str]:
+    """Every shard folder under ``{out_dir}/shards`` (sorted)."""
+    return sorted(d for d in glob.glob(osp.join(out_dir, 'shards', '*')) if osp.isfile(osp.join(d, SHARD_META)))
+
+
+def completed_indices(*shard_dirs: str) -> List[int]:
+    """Global indices of the samples completely written in the given shards.
+
+    A sample is complete when its part file (its manifest line, written
+    last) exists; leftovers of an interrupted sample do not count.
+
+    Args:
+        *shard_dirs (str): shard folders (missing ones hold nothing).
+
+    Returns:
+        list[int]: sorted, without duplicates.
+    """
+    done = set()
+    for folder in shard_dirs:
+        parts = osp.join(folder, PARTS_DIR)
+        if osp.isdir(parts):
+            done.update(int(m.group(1)) for m in map(_PART_NAME.match, os.listdir(parts)) if m)
+    return sorted(done)
+
+
+def _sample_file(kind: str, index: int, ext: str) -> str:
+    return f'{kind}/{index:08d}.{ext}'
+
+
+def _jsonable(value):
+    """numpy scalars/arrays -> Python types, for run info and extra fields."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class ShardWriter:
+    """Writes the samples of one shard (one rank), atomically and resumably.
+
+    Opening a folder that holds a shard of another configuration (different
+    ``shard.json``) is an error, so two runs never mix in one folder. Temp
+    files of a killed writer are removed on opening; the folder must not be
+    shared by two live writers.
+
+    Args:
+        shard_dir (str): this shard's folder (created if needed).
+        categories (Sequence[Mapping], optional): COCO categories of the real
+            dataset, in the order of the instance labels; enables instances.
+        keypoint_meta (KeypointMeta | Mapping, optional): keypoint names,
+            skeleton and category (a :class:`KeypointMeta`, its ``to_dict()``
+            or any metainfo :meth:`KeypointMeta.from_metainfo` reads); enables
+            keypoints.
+        image_ext (str): ``'png'`` or ``'jpg'``.
+        jpeg_quality (int): JPEG quality.
+        palette (None | str | Sequence): semantic PNG palette (``'voc'``).
+        num_classes (int, optional): semantic ids must be below it (or 255).
+        depth_scale (float): depth PNG value per metre (1000 = millimetres).
+        run_info (Mapping, optional): fields repeated on every manifest line:
+            ``timestep``, ``scheduler``, ``steps``, ``guidance``, ``decoder``
+            (checkpoint hash) and any others.
+        config (Mapping, optional): identity of the run (e.g. a config hash);
+            reopening with a different one is refused.
+        keep_rejected (bool): also write the files of rejected samples (their
+            manifest line is always written).
+        fsync (bool): flush each file to disk before its rename.
+    """
+
+    def __init__(self, shard_dir: str, categories: Optional[Sequence[Mapping[str, Any]]] = None,
+                 keypoint_meta: Union[None, KeypointMeta, Mapping[str, Any]] = None, image_ext: str = 'png',
+                 jpeg_quality: int = 95, palette: Union[None, str, Sequence] = None,
+                 num_classes: Optional[int] = None, depth_scale: float = DEFAULT_DEPTH_SCALE,
+                 run_info: Optional[Mapping[str, Any]] = None, config: Optional[Mapping[str, Any]] = None,
+                 keep_rejected: bool = False, fsync: bool = False):
+        self.dir = str(shard_dir)
+        self.categories = None if categories is None else check_categories(categories)
+        if keypoint_meta is not None and not isinstance(keypoint_meta, KeypointMeta):
+            meta = dict(keypoint_meta)
+            keypoint_meta = KeypointMeta(**meta) if 'names' in meta else KeypointMeta.from_metainfo(meta)
+        self.keypoint_meta: Optional[KeypointMeta] = keypoint_meta
+        self.image_ext = normalise_image_ext(image_ext)
+        self.jpeg_quality = int(jpeg_quality)
+        self.palette = _jsonable(palette)
+        self.num_classes = num_classes
+        if not float(depth_scale) > 0:
+            raise ValueError(f'depth_scale must be > 0, got {depth_scale}')
+        self.depth_scale = float(depth_scale)
+        run_info = _jsonable(dict(run_info or {}))
+        self.run_info = {k: run_info.pop(k, None) for k in RUN_INFO_KEYS}
+        self.run_info.update(run_info)
+        self.keep_rejected = bool(keep_rejected)
+        self.fsync = bool(fsync)
+        self.meta = dict(format=FORMAT_VERSION, categories=self.categories,
+                         keypoint_meta=None if keypoint_meta is None else keypoint_meta.to_dict(),
+                         image_ext=self.image_ext, jpeg_quality=self.jpeg_quality, palette=self.palette,
+                         num_classes=num_classes, depth_scale=self.depth_scale, run_info=self.run_info,
+                         config=_jsonable(config), keep_rejected=self.keep_rejected)
+        self._open()
+
+    def _open(self):
+        os.makedirs(osp.join(self.dir, PARTS_DIR), exist_ok=True)
+        path = osp.join(self.dir, SHARD_META)
+        if osp.isfile(path):
+            existing = _load_json(path)
+            # a round trip through JSON makes tuples lists etc., as in the file
+            mine = json.loads(dumps_json(self.meta))
+            diff = sorted(k for k in set(existing) | set(mine) if existing.get(k) != mine.get(k))
+            if diff:
+                raise ValueError(f'{path} holds a shard of another run: {diff} differ '
+                                 f'(there: {[existing.get(k) for k in diff]}, here: {[mine.get(k) for k in diff]}); '
+                                 f'use a fresh output folder')
+        else:
+            atomic_write_json(path, self.meta, self.fsync)
+        remove_stale_temps(self.dir)
+
+    def completed(self) -> List[int]:
+        """Indices completely written in this shard (see :func:`completed_indices`)."""
+        return completed_indices(self.dir)
+
+    def is_complete(self, index: int) -> bool:
+        """Whether sample ``index``'s manifest line is written in this shard."""
+        return osp.isfile(osp.join(self.dir, PARTS_DIR, f'{int(index):08d}.json'))
+
+    def write_sample(self, index: int, prompt, seed: Optional[int] = None, image=None, semantic=None,
+                     depth=None, instances=None, keypoints=None, accepted: bool = True,
+                     reason: Optional[str] = None, scores: Optional[Mapping[str, Any]] = None,
+                     extra: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+        """Write one sample's files, then its manifest line (last).
+
+        Args:
+            index (int): the global sample index.
+            prompt (str | PromptRecord): the prompt (a record also gives seed
+                and classes).
+            seed (int, optional): the sample's seed (required with a str).
+            image (np.ndarray | PIL.Image.Image, optional): uint8 RGB (H, W, 3);
+                required for accepted samples.
+            semantic (np.ndarray, optional): class ids (H, W), 255 = ignore.
+            depth (np.ndarray, optional): metres (H, W).
+            instances (Mapping | object, optional): ``masks``, ``labels``,
+                ``scores`` (see :func:`.coco.instance_annotations`).
+            keypoints (Mapping | object, optional): ``keypoints``, ``scores``,
+                ... (see :func:`.coco.keypoint_annotations`).
+            accepted (bool): whether the sample passed the filters.
+            reason (str, optional): why it was rejected (required if not
+                accepted).
+            scores (Mapping, optional): other scores to record (e.g. the
+                semantic mask's mean confidence).
+            extra (Mapping, optional): other manifest fields.
+
+        Returns:
+            dict: the manifest line.
+        """
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
+            raise ValueError(f'index must be a non-negative integer, got {index!r}')
+        index = int(index)
+        text, classes, seed = _prompt_fields(prompt, seed, index)
+        if not accepted and not reason:
+            raise ValueError(f'sample {index}: a rejected sample needs a reason')
+        if accepted and image is None:
+            raise ValueError(f'sample {index}: an accepted sample needs its image')
+        if instances is not None and self.categories is None:
+            raise ValueError(f'sample {index}: instances given but the writer has no categories')
+        if keypoints is not None and self.keypoint_meta is None:
+            raise ValueError(f'sample {index}: keypoints given but the writer has no keypoint_meta')
+        size = None
+        if image is not None:
+            size = tuple(np.asarray(image).shape[:2]) if not hasattr(image, 'size') or isinstance(
+                image, np.ndarray) else (image.size[1], image.size[0])
+        for name, array in (('semantic', semantic), ('depth', depth)):
+            if array is not None and size is not None and tuple(np.shape(array)) != size:
+                raise ValueError(f'sample {index}: {name} has shape {tuple(np.shape(array))} but the image is '
+                                 f'{size}')
+        # annotations first: a bad annotation fails before any file is written
+        inst = [] if instances is None else instance_annotations(index, instances, self.categories, size)
+        kpts = [] if keypoints is None else keypoint_annotations(index, keypoints, self.keypoint_meta, size)
+
+        files = {}
+        if accepted or self.keep_rejected:
+            if image is not None:
+                files['image'] = _sample_file('images', index, self.image_ext)
+                write_image(osp.join(self.dir, files['image']), image, self.image_ext, self.jpeg_quality,
+                            self.fsync)
+            if semantic is not None:
+                files['semantic'] = _sample_file('semantic', index, 'png')
+                write_semantic(osp.join(self.dir, files['semantic']), semantic, self.palette, self.num_classes,
+                               self.fsync)
+            if depth is not None:
+                files['depth'] = _sample_file('depth', index, 'png')
+                write_depth(osp.join(self.dir, files['depth']), depth, self.depth_scale, self.fsync)
+
+        line = dict(index=index, prompt=text, classes=classes, seed=seed, **self.run_info)
+        if depth is not None:
+            line['depth_scale'] = self.depth_scale
+        all_scores = {}
+        if instances is not None:
+            all_scores['instances'] = [a['score'] for a in inst]
+        if keypoints is not None:
+            all_scores['keypoints'] = [a['score'] for a in kpts]
+        all_scores.update(_jsonable(dict(scores or {})))
+        line.update(files=files, scores=all_scores, accepted=bool(accepted), reason=reason)
+        for key, value in _jsonable(dict(extra or {})).items():
+            if key in line:
+                raise ValueError(f'sample {index}: extra field {key!r} would overwrite a manifest field')
+            line[key] = value
+        image_entry = None
+        if 'image' in files:
+            image_entry = dict(id=image_id_of(index), file_name=osp.basename(files['image']), width=int(size[1]),
+                               height=int(size[0]))
+        part = dict(manifest=line, image=image_entry, instances=inst, keypoints=kpts)
+        atomic_write_json(osp.join(self.dir, PARTS_DIR, f'{index:08d}.json'), part, self.fsync)
+        return line
+
+
+def _prompt_fields(prompt, seed, index):
+    if isinstance(prompt, str):
+        if seed is None:
+            raise ValueError(f'sample {index}: give the seed with a str prompt')
+        return prompt, [], int(seed)
+    text, classes, record_seed = getattr(prompt, 'text', None), getattr(prompt, 'classes', None), \
+        getattr(prompt, 'seed', None)
+    if text is None:
+        raise TypeError(f'sample {index}: prompt must be a str or a PromptRecord, got {type(prompt).__name__}')
+    if getattr(prompt, 'index', index) != index:
+        raise ValueError(f'sample {index}: the prompt record is for sample {prompt.index}')
+    if seed is not None and record_seed is not None and int(seed) != int(record_seed):
+        raise ValueError(f'sample {index}: seed {seed} differs from the prompt record\'s seed {record_seed}')
+    seed = record_seed if seed is None else seed
+    if seed is None:
+        raise ValueError(f'sample {index}: no seed given')
+    return str(text), list(classes or []), int(seed)
+
+
+def _load_json(path: str):
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except json.JSONDecodeError as err:
+        raise ValueError(f'{path} is not valid JSON: {err}') from err
+
+
+def read_manifest(path: str) -> List[Dict[str, Any]]:
+    """Read a ``manifest.jsonl``.
+
+    Args:
+        path (str): the manifest file (or a dataset folder holding one).
+
+    Returns:
+        list[dict]: one dict per line.
+    """
+    if osp.isdir(path):
+        path = osp.join(path, MANIFEST)
+    lines = []
+    with open(path, encoding='utf-8') as f:
+        for lineno, line in enumerate(f, start=1):
+            if line.strip():
+                try:
+                    lines.append(json.loads(line))
+                except json.JSONDecodeError as err:
+                    raise ValueError(f'{path}:{lineno}: not a JSON line: {err}') from err
+    return lines
+
+
+def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False) -> Dict[str, Any]:
+    """Merge shard folders into one dataset folder.
+
+    The shards must come from one run (equal ``shard.json``). The same index
+    in two shards is accepted only when both parts are identical (a sample
+    regenerated after a resume with another world size). Files are hard-linked
+    (or copied) into ``out_dir``; ``out_dir`` may be one of the shards.
+
+    Writes ``manifest.jsonl`` (every sample, sorted by index, last),
+    ``instances.json`` (if the run has categories) and ``keypoints.json`` (if
+    it has keypoint metadata), holding the accepted samples.
+
+    Args:
+        shard_dirs (Iterable[str]): shard folders.
+        out_dir (str): the dataset folder.
+        fsync (bool): flush files to disk before their renames.
+
+    Returns:
+        dict: ``num_samples``, ``num_accepted``, ``rejected`` (reason ->
+        count), ``num_instances``, ``num_keypoints``.
+    """
+    shard_dirs = [str(d) for d in shard_dirs]
+    if not shard_dirs:
+        raise ValueError('merge_shards needs at least one shard folder')
+    meta = None
+    for folder in shard_dirs:
+        path = osp.join(folder, SHARD_META)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{folder} is not a shard folder: {SHARD_META} is missing')
+        this = _load_json(path)
+        if meta is None:
+            meta, first = this, path
+        elif this != meta:
+            diff = sorted(k for k in set(this) | set(meta) if this.get(k) != meta.get(k))
+            raise ValueError(f'{path} and {first} are shards of different runs: {diff} differ')
+    sources: Dict[int, str] = {}
+    for folder in shard_dirs:
+        for index in completed_indices(folder):
+            part = osp.join(folder, PARTS_DIR, f'{index:08d}.json')
+            if index in sources:
+                with open(sources[index], 'rb') as a, open(part, 'rb') as b:
+                    if a.read() != b.read():
+                        raise ValueError(f'sample {index} is in two shards with different content: '
+                                         f'{sources[index]} and {part}')
+                continue
+            sources[index] = part
+
+    manifest, images, instances, keypoints = [], [], [], []
+    rejected = Counter()
+    for index in sorted(sources):
+        folder = osp.dirname(osp.dirname(sources[index]))
+        part = _load_json(sources[index])
+        line = part['manifest']
+        for rel in line['files'].values():
+            src = osp.join(folder, rel)
+            if not osp.isfile(src):
+                raise FileNotFoundError(f'{sources[index]} lists {rel}, which is missing from {folder}')
+            atomic_copy(src, osp.join(out_dir, rel), fsync)
+        manifest.append(dumps_json(line) + '\n')
+        if line['accepted']:
+            if part['image'] is not None:
+                images.append(part['image'])
+            instances.extend(part['instances'])
+            keypoints.extend(part['keypoints'])
+        else:
+            rejected[line['reason']] += 1
+    if meta['categories'] is not None:
+        atomic_write_json(osp.join(out_dir, INSTANCES_JSON),
+                          coco_document(images, instances, meta['categories']), fsync)
+    if meta['keypoint_meta'] is not None:
+        category = KeypointMeta(**meta['keypoint_meta']).coco_category()
+        atomic_write_json(osp.join(out_dir, KEYPOINTS_JSON), coco_document(images, keypoints, [category]), fsync)
+    atomic_write_text(osp.join(out_dir, MANIFEST), ''.join(manifest), fsync)
+    return dict(num_samples=len(manifest), num_accepted=len(manifest) - sum(rejected.values()),
+                rejected=dict(sorted(rejected.items())), num_instances=len(instances),
+                num_keypoints=len(keypoints))
