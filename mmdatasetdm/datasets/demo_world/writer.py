@@ -1,0 +1,329 @@
+"""Writing a demo world to disk (see :mod:`.layout` for the folder layout).
+
+Every file is written atomically (a temporary file in the same folder, then
+``os.replace``), so an interrupted run never leaves a truncated file behind,
+and the output is byte-identical across runs with the same arguments: PNGs are
+encoded by PIL without timestamps and JSON is written with a fixed key order.
+"""
+import io
+import json
+import os
+import os.path as osp
+import tempfile
+from dataclasses import asdict, dataclass
+from multiprocessing import get_context
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from PIL import Image
+
+from .layout import WorldLayout
+from .metainfo import (ARTICULATED_CLASS, CLASS_IDS, FLIP_PAIRS, IGNORE_INDEX, KEYPOINT_NAMES,
+                       KEYPOINT_SIGMAS, SEG_CLASSES, SEG_PALETTE, SKELETON, coco_categories)
+from .render import DEFAULT_MAX_DEPTH
+from .sample import DEFAULT_MIN_AREA, coco_annotation, coco_image_id, make_sample
+
+FORMAT_VERSION = 1
+DEFAULT_DEPTH_SCALE = 1000.0  # depth PNG value = metres * scale (millimetres)
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """How one split is generated.
+
+    Args:
+        num_images (int): Number of images.
+        labelled (bool): Write ground truth (otherwise images + captions only).
+        domain (str): Visual domain, ``'default'`` or ``'shifted'``.
+    """
+    num_images: int
+    labelled: bool = True
+    domain: str = 'default'
+
+
+def default_splits(pool: int = 5000, train_100: int = 100, train_large: int = 2000,
+                   test: int = 500, test_shifted: int = 500) -> Dict[str, SplitSpec]:
+    """The standard splits of the demo world.
+
+    Args:
+        pool (int): Unlabelled images (captions only) for training the generator.
+        train_100 (int): Labelled images for the P-Decoder / few-label baseline.
+        train_large (int): Labelled images for the fully supervised reference.
+        test (int): Labelled test images, same domain.
+        test_shifted (int): Labelled test images from the shifted domain.
+
+    Returns:
+        dict[str, SplitSpec]: Split name -> spec, in generation order.
+    """
+    return {
+        'pool': SplitSpec(pool, labelled=False),
+        'train_100': SplitSpec(train_100),
+        'train_large': SplitSpec(train_large),
+        'test': SplitSpec(test),
+        'test_shifted': SplitSpec(test_shifted, domain='shifted'),
+    }
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and ``os.replace``.
+
+    Args:
+        path (str): Destination (its folder is created).
+        data (bytes): Content.
+    """
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + osp.basename(path) + '.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    """PNG bytes of an image array.
+
+    Args:
+        array (numpy.ndarray): uint8 (H, W, 3) RGB, uint8 (H, W) grey or uint16 (H, W).
+
+    Returns:
+        bytes: The encoded PNG (16-bit greyscale for uint16 input).
+    """
+    if array.dtype == np.uint16:
+        image = Image.fromarray(array.astype('<u2', copy=False))  # mode 'I;16'
+    elif array.dtype == np.uint8:
+        image = Image.fromarray(array)
+    else:
+        raise TypeError(f'encode_png expects uint8 or uint16, got {array.dtype}')
+    buffer = io.BytesIO()
+    image.save(buffer, format='PNG', optimize=False, compress_level=6)
+    return buffer.getvalue()
+
+
+def depth_to_png_array(depth: np.ndarray, scale: float = DEFAULT_DEPTH_SCALE) -> np.ndarray:
+    """Quantise metric depth for a 16-bit PNG.
+
+    Args:
+        depth (numpy.ndarray): Depth in metres, 0 = no depth.
+        scale (float): PNG value per metre.
+
+    Returns:
+        numpy.ndarray: uint16 ``round(depth * scale)``.
+
+    Raises:
+        ValueError: If a depth does not fit in 16 bits at this scale.
+    """
+    values = np.round(depth.astype(np.float64) * scale)
+    if values.min() < 0 or values.max() > np.iinfo(np.uint16).max:
+        raise ValueError(f'depth range [{depth.min()}, {depth.max()}] m does not fit a 16-bit PNG '
+                         f'at scale {scale}')
+    return values.astype(np.uint16)
+
+
+def read_depth(path: str, scale: float = DEFAULT_DEPTH_SCALE) -> np.ndarray:
+    """Read a depth PNG back to metres.
+
+    Args:
+        path (str): A 16-bit depth PNG.
+        scale (float): The ``depth_scale`` of the world's ``meta.json``.
+
+    Returns:
+        numpy.ndarray: float64 depth in metres, 0 = no depth.
+    """
+    with Image.open(path) as image:
+        array = np.asarray(image)
+    if array.dtype != np.uint16 and array.dtype != np.int32:
+        raise ValueError(f'{path}: expected a 16-bit depth PNG, got mode {image.mode}')
+    return array.astype(np.float64) / scale
+
+
+def _dumps(obj) -> bytes:
+    return (json.dumps(obj, separators=(',', ':'), ensure_ascii=True) + '\n').encode('utf-8')
+
+
+def _write_image(job: Tuple) -> dict:
+    """Render one image, write its per-image files and return its records."""
+    root, seed, split, index, size, spec, min_area, max_depth, depth_scale = job
+    layout = WorldLayout(root)
+    sample = make_sample(seed, split, index, size, spec.domain, min_area, max_depth)
+    rendered = sample.rendered
+    atomic_write_bytes(layout.image(split, index), encode_png(rendered.image))
+    image_id = coco_image_id(index)
+    record = dict(caption=dict(image_id=image_id, file_name=layout.rel_image(split, index),
+                               caption=sample.caption))
+    if spec.labelled:
+        atomic_write_bytes(layout.semantic(split, index), encode_png(rendered.semantic))
+        atomic_write_bytes(layout.depth(split, index),
+                           encode_png(depth_to_png_array(rendered.depth, depth_scale)))
+        record['image'] = dict(id=image_id, file_name=osp.basename(layout.image(split, index)),
+                               height=int(size[0]), width=int(size[1]))
+        record['instances'] = [coco_annotation(sample, a, False) for a in sample.annotations]
+        record['keypoints'] = [coco_annotation(sample, a, True) for a in sample.annotations
+                               if a.category == ARTICULATED_CLASS]
+    return record
+
+
+def _coco_info(seed: int, split: str) -> dict:
+    return dict(description=f'mmdatasetdm demo world, split {split}, seed {seed}',
+                version=str(FORMAT_VERSION), year=2024, contributor='mmdatasetdm',
+                date_created='')
+
+
+def world_meta(seed: int, size: Tuple[int, int], splits: Dict[str, SplitSpec],
+               depth_scale: float = DEFAULT_DEPTH_SCALE, max_depth: float = DEFAULT_MAX_DEPTH,
+               min_area: int = DEFAULT_MIN_AREA) -> dict:
+    """The content of ``meta.json``.
+
+    Args:
+        seed (int): World seed.
+        size (tuple[int, int]): ``(height, width)``.
+        splits (dict[str, SplitSpec]): Generated splits.
+        depth_scale (float): Depth PNG value per metre.
+        max_depth (float): Ground depth clip in metres.
+        min_area (int): Minimum visible area of an annotated instance.
+
+    Returns:
+        dict: JSON-serialisable metadata.
+    """
+    return dict(
+        name='mmdatasetdm_demo_world', format_version=FORMAT_VERSION, seed=int(seed),
+        height=int(size[0]), width=int(size[1]),
+        depth_scale=float(depth_scale), depth_unit='metre', depth_png_dtype='uint16',
+        depth_invalid_value=0, max_depth=float(max_depth), min_instance_area=int(min_area),
+        ignore_index=IGNORE_INDEX, classes=list(SEG_CLASSES),
+        palette=[list(c) for c in SEG_PALETTE], class_ids=dict(CLASS_IDS),
+        keypoints=dict(category=ARTICULATED_CLASS, names=list(KEYPOINT_NAMES),
+                       skeleton=[list(s) for s in SKELETON], sigmas=list(KEYPOINT_SIGMAS),
+                       flip_pairs=[list(p) for p in FLIP_PAIRS]),
+        splits={name: asdict(spec) for name, spec in splits.items()},
+    )
+
+
+def _merge_meta(path: str, meta: dict) -> dict:
+    """Merge the split list with an existing ``meta.json`` of the same world."""
+    if not osp.exists(path):
+        return meta
+    with open(path) as f:
+        old = json.load(f)
+    for key in ('format_version', 'seed', 'height', 'width', 'depth_scale', 'max_depth',
+                'min_instance_area'):
+        if old.get(key) != meta[key]:
+            raise ValueError(f'{path}: field {key!r} is {old.get(key)!r} but this run uses '
+                             f'{meta[key]!r}; write to an empty folder instead')
+    merged = dict(meta)
+    merged['splits'] = {**old.get('splits', {}), **meta['splits']}
+    merged['splits'] = {k: merged['splits'][k] for k in sorted(merged['splits'])}
+    return merged
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from mmengine.utils import ProgressBar
+    return ProgressBar(total)
+
+
+def write_split(root: str, seed: int, split: str, spec: SplitSpec, size: Tuple[int, int] = (64, 64),
+                workers: int = 1, progress: bool = True, min_area: int = DEFAULT_MIN_AREA,
+                max_depth: float = DEFAULT_MAX_DEPTH,
+                depth_scale: float = DEFAULT_DEPTH_SCALE) -> None:
+    """Generate and write one split.
+
+    Args:
+        root (str): Output root.
+        seed (int): World seed.
+        split (str): Split name (also part of every image's seed).
+        spec (SplitSpec): Size, labelling and domain of the split.
+        size (tuple[int, int]): ``(height, width)``.
+        workers (int): Worker processes (the output does not depend on it).
+        progress (bool): Show a progress bar.
+        min_area (int): Minimum visible area of an annotated instance.
+        max_depth (float): Ground depth clip in metres.
+        depth_scale (float): Depth PNG value per metre.
+    """
+    layout = WorldLayout(root)
+    jobs = [(root, seed, split, i, tuple(size), spec, min_area, max_depth, depth_scale)
+            for i in range(spec.num_images)]
+    bar = _progress(len(jobs), progress)
+    records: List[dict] = []
+
+    def consume(results: Iterable[dict]):
+        for record in results:
+            records.append(record)
+            if bar is not None:
+                bar.update()
+
+    if workers > 1 and len(jobs) > 1:
+        with get_context('fork').Pool(workers) as pool:
+            consume(pool.imap(_write_image, jobs, chunksize=16))
+    else:
+        consume(map(_write_image, jobs))
+    if bar is not None:
+        print(flush=True)
+
+    atomic_write_bytes(layout.captions(split),
+                       b''.join(_dumps(r['caption']) for r in records))
+    if not spec.labelled:
+        return
+    atomic_write_bytes(layout.split_file(split),
+                       ''.join(f'{layout.stem(i)}\n' for i in range(spec.num_images)).encode())
+    images = [r['image'] for r in records]
+    instances = dict(info=_coco_info(seed, split), images=images,
+                     annotations=[a for r in records for a in r['instances']],
+                     categories=coco_categories())
+    atomic_write_bytes(layout.instances(split), _dumps(instances))
+    keypoints = dict(info=_coco_info(seed, split), images=images,
+                     annotations=[a for r in records for a in r['keypoints']],
+                     categories=coco_categories(keypoints_only=True))
+    atomic_write_bytes(layout.keypoints(split), _dumps(keypoints))
+
+
+def generate_world(out_dir: str, seed: int = 0, splits: Optional[Union[Sequence[str], Dict[str, SplitSpec]]] = None,
+                   size: Union[int, Tuple[int, int]] = 64, workers: int = 1, progress: bool = True,
+                   min_area: int = DEFAULT_MIN_AREA, max_depth: float = DEFAULT_MAX_DEPTH,
+                   depth_scale: float = DEFAULT_DEPTH_SCALE, **split_sizes) -> dict:
+    """Generate a demo world (or some of its splits) under ``out_dir``.
+
+    Args:
+        out_dir (str): Output root (created; an existing world there must have
+            the same seed and size).
+        seed (int): World seed.
+        splits (Sequence[str] | dict[str, SplitSpec] | None): Names of default
+            splits to write, or explicit specs; ``None`` writes all default splits.
+        size (int | tuple[int, int]): Image side, or ``(height, width)``.
+        workers (int): Worker processes (the output does not depend on it).
+        progress (bool): Show progress bars.
+        min_area (int): Minimum visible area of an annotated instance.
+        max_depth (float): Ground depth clip in metres.
+        depth_scale (float): Depth PNG value per metre (1000: millimetres).
+        **split_sizes: Image counts passed to :func:`default_splits`
+            (``pool=5000, train_100=100, train_large=2000, test=500, test_shifted=500``).
+
+    Returns:
+        dict: The written ``meta.json`` content.
+    """
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    if isinstance(splits, dict):
+        specs = dict(splits)
+    else:
+        defaults = default_splits(**split_sizes)
+        names = list(defaults) if splits is None else list(splits)
+        unknown = [n for n in names if n not in defaults]
+        if unknown:
+            raise ValueError(f'unknown demo-world splits {unknown}; known: {list(defaults)}')
+        specs = {n: defaults[n] for n in names}
+    layout = WorldLayout(out_dir)
+    meta = world_meta(seed, size, specs, depth_scale, max_depth, min_area)
+    meta = _merge_meta(layout.meta, meta)  # fail early on a mismatching world
+    for name, spec in specs.items():
+        if progress:
+            print(f'demo world: split {name!r} ({spec.num_images} images, '
+                  f'{"labelled" if spec.labelled else "unlabelled"}, domain {spec.domain})', flush=True)
+        write_split(out_dir, seed, name, spec, size, workers, progress, min_area, max_depth,
+                    depth_scale)
+    atomic_write_bytes(layout.meta, (json.dumps(meta, indent=2) + '\n').encode('utf-8'))
+    return meta
