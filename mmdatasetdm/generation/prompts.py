@@ -561,7 +561,10 @@ class LanguageModelPrompts(TemplatePrompts):
                                  max_new_tokens=self.max_new_tokens, pad_token_id=pad)
         continuation = tokenizer.decode(out[0, inputs['input_ids'].shape[1]:], skip_special_tokens=True)
         continuation = re.split(r'[\n\r]|(?<=[.!?])\s', continuation, maxsplit=1)[0]
-        continuation = ''.join(ch for ch in continuation if ch.isprintable())
+        continuation = ''.join(ch for ch in continuation if ch.isprintable() and ch != '\ufffd')
+        if continuation[:1].isalnum():
+            # keep the class word a word of its own ('dog' + 's...' must not become 'dogs...')
+            continuation = ' ' + continuation
         words = (opening + continuation).split()[:self.max_words]
         return _normalise_spaces(' '.join(words))
 
