@@ -73,7 +73,15 @@ class FeaturePyramid:
     def __len__(self) -> int:
         return len(self.levels)
 
-    def __getitem__(self, name: str) -> FeatureLevel:
+    def __getitem__(self, key):
+        """``pyramid[i]``: the features (B, C, h, w) of level ``i`` (finest
+        first), as for a tuple of feature maps; ``pyramid['up_blocks.3']``:
+        the :class:`FeatureLevel` of that name."""
+        if isinstance(key, int):
+            return self.levels[key].features
+        return self._level(key)
+
+    def _level(self, name: str) -> FeatureLevel:
         for level in self.levels:
             if level.name == name:
                 return level

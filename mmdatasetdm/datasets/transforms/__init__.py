@@ -1,0 +1,3 @@
+from .prompt import AddPrompt
+
+__all__ = ['AddPrompt']

@@ -1,0 +1,68 @@
+"""How prompts reach the diffusion backbone, shared by every toolbox's model.
+
+The OpenMMLab models call ``self.extract_feat(inputs)`` from inside
+``loss``/``predict``/``_forward`` without the data samples, but the diffusion
+backbone needs one prompt per image. :class:`PromptedBackboneMixin` keeps the
+samples' metainfo of the batch being processed for the duration of one
+``forward`` call and reads the prompts from it, so the toolboxes' own
+``loss``/``predict`` code runs unchanged.
+
+Per-sample prompts come from the metainfo keys ``prompt`` (str) and
+``prompt_words`` (list of the class names it mentions), set by the
+:class:`~mmdatasetdm.datasets.transforms.AddPrompt` transform and packed by
+the toolbox's ``Pack*Inputs`` (list them in its ``meta_keys``). Samples
+without them get the backbone's default prompt.
+"""
+from typing import List, Optional, Sequence, Tuple
+
+from torch import Tensor
+
+PROMPT_KEY = 'prompt'
+PROMPT_WORDS_KEY = 'prompt_words'
+
+
+def prompts_from_metas(metas: Optional[Sequence[dict]], batch_size: int
+                       ) -> Tuple[Optional[List[str]], Optional[List[List[str]]]]:
+    """The prompts (and their words) of a batch, or (None, None) if it has none.
+
+    Raises:
+        ValueError: if only some samples carry a prompt, or the number of
+            samples differs from the batch size.
+    """
+    if not metas:
+        return None, None
+    has = [PROMPT_KEY in meta for meta in metas]
+    if not any(has):
+        return None, None
+    if not all(has):
+        raise ValueError(f'only {sum(has)} of {len(metas)} samples carry a {PROMPT_KEY!r}; add the '
+                         'AddPrompt transform to every pipeline of the dataloader')
+    if len(metas) != batch_size:
+        raise ValueError(f'{len(metas)} prompts for a batch of {batch_size} images')
+    prompts = [meta[PROMPT_KEY] for meta in metas]
+    words = [list(meta.get(PROMPT_WORDS_KEY, ())) for meta in metas]
+    return prompts, words
+
+
+class PromptedBackboneMixin:
+    """Mixin for an OpenMMLab model whose backbone is a ``DiffusionBackbone``.
+
+    Put it first in the bases: ``class X(PromptedBackboneMixin, EncoderDecoder)``.
+    """
+
+    _batch_metas: Optional[List[dict]] = None
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        self._batch_metas = [s.metainfo for s in data_samples] if data_samples else None
+        try:
+            return super().forward(inputs, data_samples, mode)
+        finally:
+            self._batch_metas = None
+
+    def extract_feat(self, inputs: Tensor, *args, **kwargs):
+        """Backbone (with this batch's prompts) and neck."""
+        prompts, words = prompts_from_metas(self._batch_metas, inputs.shape[0])
+        x = self.backbone(inputs, prompts=prompts, words=words)
+        if self.with_neck:
+            x = self.neck(x)
+        return x

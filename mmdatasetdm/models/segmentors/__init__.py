@@ -1,0 +1,3 @@
+from .pdecoder_segmentor import PDecoderDepthEstimator, PDecoderSegmentor
+
+__all__ = ['PDecoderSegmentor', 'PDecoderDepthEstimator']
