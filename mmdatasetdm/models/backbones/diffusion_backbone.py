@@ -39,9 +39,9 @@ class DiffusionBackbone(BaseModule):
             when ``forward`` gets no prompts.
         prompt_template (str): default prompt, formatted with the class names
             joined by ``' and '``.
-        noise_seed (int, optional): seed of the ``add_noise`` noise for every
-            call (features become a deterministic function of the image). None:
-            draw from the global generator.
+        noise_seed (int, optional): seed of the ``add_noise`` noise of every
+            image (features become a deterministic function of the image and
+            prompt, whatever the batch). None: draw from the global generator.
         init_cfg (dict, optional): mmengine init config (unused by the frozen part).
     """
 
@@ -137,6 +137,9 @@ class DiffusionBackbone(BaseModule):
             words = [self.class_names] * batch
         generator = None
         if self.noise_seed is not None:
-            generator = torch.Generator(device=inputs.device).manual_seed(self.noise_seed)
+            # one generator per image: an image's noise (and features) do not
+            # depend on its position in the batch
+            generator = [torch.Generator(device=inputs.device).manual_seed(self.noise_seed)
+                         for _ in range(batch)]
         pyramid = self.extractor.invert(inputs, prompts, words=words, generator=generator)
         return pyramid.to(device=inputs.device)

@@ -53,6 +53,12 @@ def test_forward_with_prompts_is_deterministic_and_frozen(backbone_cfg):
     for la, lb in zip(a.levels, b.levels):
         assert torch.equal(la.features, lb.features)  # fixed noise seed
     assert all(lv.features.dtype == torch.float32 for lv in a.levels)
+    # an image's features do not depend on the batch it is in
+    other = torch.rand(1, 3, 64, 64) * 2 - 1
+    batched = backbone(torch.cat([other, x]), prompts=['a photo of a car'] * 2,
+                       words=[['car']] * 2)
+    for la, lb in zip(a.levels, batched.levels):
+        torch.testing.assert_close(la.features[0], lb.features[1], atol=1e-5, rtol=1e-4)
     backbone.extractor.close()
 
 
