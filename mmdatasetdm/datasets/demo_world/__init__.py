@@ -16,7 +16,7 @@ See :mod:`.layout` for the files written and :mod:`.metainfo` for the ids.
 """
 from .appearance import DOMAINS, NAMED_COLORS, Domain, get_domain
 from .caption import caption_scene
-from .layout import WorldLayout
+from .layout import WorldLayout, read_captions
 from .metainfo import (ARTICULATED_CLASS, CLASS_IDS, DEMO_WORLD_METAINFO, DET_METAINFO,
                        FLIP_PAIRS, IGNORE_INDEX, KEYPOINT_NAMES, KEYPOINT_SIGMAS, OBJECT_CLASSES,
                        POSE_METAINFO, SEG_CLASSES, SEG_METAINFO, SEG_PALETTE, SKELETON,
@@ -28,7 +28,7 @@ from .writer import (DEFAULT_DEPTH_SCALE, SplitSpec, default_splits, depth_to_pn
                      generate_world, read_depth, write_split)
 
 __all__ = [
-    'DOMAINS', 'NAMED_COLORS', 'Domain', 'get_domain', 'caption_scene', 'WorldLayout',
+    'DOMAINS', 'NAMED_COLORS', 'Domain', 'get_domain', 'caption_scene', 'WorldLayout', 'read_captions',
     'ARTICULATED_CLASS', 'CLASS_IDS', 'DEMO_WORLD_METAINFO', 'DET_METAINFO', 'FLIP_PAIRS',
     'IGNORE_INDEX', 'KEYPOINT_NAMES', 'KEYPOINT_SIGMAS', 'OBJECT_CLASSES', 'POSE_METAINFO',
     'SEG_CLASSES', 'SEG_METAINFO', 'SEG_PALETTE', 'SKELETON', 'coco_categories',

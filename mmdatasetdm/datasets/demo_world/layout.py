@@ -114,3 +114,29 @@ class WorldLayout:
     def meta(self) -> str:
         """Path of ``meta.json``."""
         return self._abs(META_FILE)
+
+
+def read_captions(path: str) -> dict:
+    """Read a captions file.
+
+    Args:
+        path (str): ``captions/<split>.jsonl``.
+
+    Returns:
+        dict[str, str]: Image stem (``{index:08d}``) -> caption.
+
+    Raises:
+        ValueError: On a line without ``file_name`` or ``caption`` (names the line).
+    """
+    import json
+    captions = {}
+    with open(path, encoding='utf-8') as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            if 'file_name' not in record or 'caption' not in record:
+                raise ValueError(f'{path}:{lineno}: expected "file_name" and "caption" fields')
+            stem = osp.splitext(osp.basename(record['file_name']))[0]
+            captions[stem] = record['caption']
+    return captions
