@@ -29,6 +29,7 @@ from collections import Counter
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
+from PIL import Image
 
 from .atomic import atomic_copy, atomic_write_json, atomic_write_text, dumps_json, remove_stale_temps
 from .coco import (KeypointMeta, check_categories, coco_document, image_id_of, instance_annotations,
@@ -231,9 +232,10 @@ class ShardWriter:
         if keypoints is not None and self.keypoint_meta is None:
             raise ValueError(f'sample {index}: keypoints given but the writer has no keypoint_meta')
         size = None
-        if image is not None:
-            size = tuple(np.asarray(image).shape[:2]) if not hasattr(image, 'size') or isinstance(
-                image, np.ndarray) else (image.size[1], image.size[0])
+        if isinstance(image, Image.Image):
+            size = (image.height, image.width)
+        elif image is not None:
+            size = tuple(np.shape(image)[:2])
         for name, array in (('semantic', semantic), ('depth', depth)):
             if array is not None and size is not None and tuple(np.shape(array)) != size:
                 raise ValueError(f'sample {index}: {name} has shape {tuple(np.shape(array))} but the image is '
