@@ -292,6 +292,10 @@ def test_merged_shards_equal_single_writer_byte_for_byte(tmp_path):
     ids = [ann['id'] for ann in instances['annotations']]
     assert len(ids) == len(set(ids)) == 16
     assert [m['index'] for m in read_manifest(str(tmp_path / 'out_sharded'))] == indices
+    # merging a single shard in place gives the same dataset files next to its parts
+    merge_shards([single.dir], single.dir)
+    in_place = tree(single.dir)
+    assert {k: in_place[k] for k in a} == a
 
 
 def test_merge_checks_shards(tmp_path):
