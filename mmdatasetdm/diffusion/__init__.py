@@ -8,6 +8,7 @@ from .components import (DiffusionComponents, build_components, build_scheduler,
                          load_components, resolve_dtype)
 from .extractor import DiffusionFeatureExtractor, check_image_range
 from .pyramid import FeatureLevel, FeaturePyramid
+from .sampling import CaptureSampler, SampleBatch, SamplingConfig
 from .text import PromptEncoder, tokenize, word_token_positions
 from .tokenizer import learn_bpe, save_clip_tokenizer_files
 
@@ -15,5 +16,5 @@ __all__ = [
     'CaptureConfig', 'CrossAttentionRecorder', 'FeatureCapture', 'DiffusionComponents',
     'build_components', 'build_scheduler', 'load_components', 'resolve_dtype',
     'DiffusionFeatureExtractor', 'check_image_range', 'FeatureLevel', 'FeaturePyramid',
-    'PromptEncoder', 'tokenize', 'word_token_positions', 'learn_bpe', 'save_clip_tokenizer_files'
+    'CaptureSampler', 'SampleBatch', 'SamplingConfig', 'PromptEncoder', 'tokenize', 'word_token_positions', 'learn_bpe', 'save_clip_tokenizer_files'
 ]

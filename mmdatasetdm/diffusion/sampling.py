@@ -1,0 +1,135 @@
+"""Text-to-image sampling with feature capture in the same run.
+
+Sampling is diffusers' own ``StableDiffusionPipeline`` call; the
+:class:`~mmdatasetdm.diffusion.FeatureCapture` attached to its UNet is armed
+at one timestep of the schedule and reads the conditional half of that step's
+UNet batch. There is no second UNet pass and no re-encoding of the image, and
+since capture only observes, the images are exactly those the pipeline makes
+without it (same seeds, same settings).
+"""
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from .capture import FeatureCapture
+from .components import DiffusionComponents, build_scheduler
+from .pyramid import FeaturePyramid
+from .text import word_token_positions
+
+
+@dataclass
+class SamplingConfig:
+    """How images are sampled.
+
+    Args:
+        steps (int): denoising steps.
+        guidance_scale (float): classifier-free guidance (<= 1 disables it).
+        scheduler (dict, optional): ``dict(type='DPMSolverMultistepScheduler',
+            ...)`` to replace the model's scheduler (noise schedule kept).
+        capture_step (int): index into the scheduler's timesteps at which
+            features are read; -1 (the default) is the last, least noisy step,
+            as DatasetDM does.
+        height, width (int, optional): image size (default: the UNet's).
+        negative_prompt (str, optional): the unconditional prompt.
+    """
+
+    steps: int = 20
+    guidance_scale: float = 7.5
+    scheduler: Optional[dict] = None
+    capture_step: int = -1
+    height: Optional[int] = None
+    width: Optional[int] = None
+    negative_prompt: Optional[str] = None
+
+
+@dataclass
+class SampleBatch:
+    """Images and the features read while sampling them.
+
+    Args:
+        images (np.ndarray): uint8, shape (B, H, W, 3), RGB.
+        pyramid (FeaturePyramid): the captured features (conditional branch).
+        seeds (list[int]): the seed of each image.
+        timestep (int): the timestep the features were read at.
+    """
+
+    images: np.ndarray
+    pyramid: FeaturePyramid
+    seeds: List[int]
+    timestep: int
+
+
+class CaptureSampler:
+    """Sample images with diffusers and capture their features.
+
+    Args:
+        components (DiffusionComponents): the frozen model.
+        capture (FeatureCapture): attached to ``components.unet``.
+        config (SamplingConfig): sampling settings.
+    """
+
+    def __init__(self, components: DiffusionComponents, capture: FeatureCapture,
+                 config: Optional[SamplingConfig] = None):
+        if capture.unet is not components.unet:
+            raise ValueError('the capture must be attached to the sampled UNet')
+        self.components = components
+        self.capture = capture
+        self.config = config or SamplingConfig()
+        scheduler = components.scheduler
+        if self.config.scheduler is not None:
+            scheduler = build_scheduler(self.config.scheduler, scheduler.config)
+        self.pipeline = components.as_pipeline()
+        self.pipeline.scheduler = scheduler
+        self.pipeline.set_progress_bar_config(disable=True)
+
+    @property
+    def scheduler_name(self) -> str:
+        return type(self.pipeline.scheduler).__name__
+
+    def capture_timestep(self) -> int:
+        """The timestep value at which features are read (depends on the
+        scheduler and the number of steps)."""
+        scheduler = self.pipeline.scheduler
+        scheduler.set_timesteps(self.config.steps)
+        return int(scheduler.timesteps[self.config.capture_step])
+
+    @torch.no_grad()
+    def __call__(self, prompts: Sequence[str], seeds: Sequence[int],
+                 words: Optional[Sequence[Sequence[str]]] = None) -> SampleBatch:
+        """Sample one image per prompt, image i from ``torch.Generator().manual_seed(seeds[i])``.
+
+        Args:
+            prompts (Sequence[str]): the prompts.
+            seeds (Sequence[int]): one seed per prompt; an image depends only on
+                its prompt and seed, never on the batch it was sampled in.
+            words (Sequence[Sequence[str]], optional): per prompt, the words
+                (class names) whose token positions are recorded.
+
+        Returns:
+            SampleBatch: images and features.
+        """
+        if len(prompts) != len(seeds):
+            raise ValueError(f'got {len(seeds)} seeds for {len(prompts)} prompts')
+        cfg = self.config
+        batch = len(prompts)
+        generators = [torch.Generator(device='cpu').manual_seed(int(s)) for s in seeds]
+        timestep = self.capture_timestep()
+        cfg_batch = cfg.guidance_scale > 1.0
+        rows = slice(batch, 2 * batch) if cfg_batch else slice(0, batch)
+        with self.capture.arm(timestep, batch_slice=rows):
+            out = self.pipeline(
+                list(prompts), height=cfg.height, width=cfg.width, num_inference_steps=cfg.steps,
+                guidance_scale=cfg.guidance_scale,
+                negative_prompt=[cfg.negative_prompt] * batch if cfg.negative_prompt else None,
+                generator=generators, output_type='np')
+            levels, attention = self.capture.result()
+        images = (np.clip(out.images, 0, 1) * 255).round().astype(np.uint8)
+        tokenizer = self.components.tokenizer
+        token_indices = [word_token_positions(tokenizer, p, w) for p, w in
+                         zip(prompts, words)] if words is not None else [{} for _ in prompts]
+        pyramid = FeaturePyramid(levels=levels, attention=attention, token_indices=token_indices,
+                                 prompts=list(prompts), timestep=timestep)
+        return SampleBatch(images=images, pyramid=pyramid.to(dtype=torch.float32),
+                           seeds=[int(s) for s in seeds], timestep=timestep)

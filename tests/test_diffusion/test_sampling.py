@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+import torch
+
+from mmdatasetdm.diffusion import (CaptureSampler, FeatureCapture, SamplingConfig,
+                                   load_components)
+
+
+@pytest.fixture(scope='module')
+def sampler_parts(tiny_sd_folder):
+    components = load_components(tiny_sd_folder)
+    capture = FeatureCapture(components.unet).attach()
+    yield components, capture
+    capture.detach()
+
+
+@pytest.mark.parametrize('scheduler', [None, dict(type='DPMSolverMultistepScheduler'),
+                                       dict(type='EulerDiscreteScheduler'),
+                                       dict(type='PNDMScheduler', skip_prk_steps=True)])
+def test_capture_does_not_change_the_images_of_diffusers_pipeline(
+        sampler_parts, tiny_sd_folder, scheduler):
+    from diffusers import StableDiffusionPipeline
+    components, capture = sampler_parts
+    cfg = SamplingConfig(steps=4, guidance_scale=3.0, scheduler=scheduler)
+    sampler = CaptureSampler(components, capture, cfg)
+    prompts = ['a photo of a person', 'a red cone on grass']
+    batch = sampler(prompts, seeds=[11, 12], words=[['person'], ['cone']])
+
+    plain = StableDiffusionPipeline.from_pretrained(tiny_sd_folder, safety_checker=None)
+    if scheduler is not None:
+        plain.scheduler = sampler.pipeline.scheduler.__class__.from_config(
+            sampler.pipeline.scheduler.config)
+    plain.set_progress_bar_config(disable=True)
+    ref = plain(prompts, num_inference_steps=4, guidance_scale=3.0, output_type='np',
+                generator=[torch.Generator().manual_seed(s) for s in (11, 12)]).images
+    ref = (np.clip(ref, 0, 1) * 255).round().astype(np.uint8)
+    assert np.array_equal(batch.images, ref)
+    assert batch.images.shape == (2, 64, 64, 3)
+    # features of the conditional branch at the last step of the schedule
+    assert batch.timestep == sampler.capture_timestep()
+    assert batch.pyramid.batch_size == 2 and batch.pyramid.strides == [8, 16, 32, 64]
+    assert batch.pyramid.token_indices == [{'person': [5]}, {'cone': [3]}]
+    assert sorted(batch.pyramid.attention) == [8, 16, 32, 64]
+
+
+def test_features_match_a_cond_only_pass_at_the_captured_step(sampler_parts):
+    """With guidance off there is one batch: the captured features are those of the
+    conditional UNet pass at that step; one image does not depend on its batch."""
+    components, capture = sampler_parts
+    sampler = CaptureSampler(components, capture, SamplingConfig(steps=3, guidance_scale=1.0))
+    pair = sampler(['a photo of a dog', 'a blue ball'], seeds=[5, 6])
+    single = sampler(['a blue ball'], seeds=[6])
+    assert np.array_equal(pair.images[1], single.images[0]) or \
+        np.abs(pair.images[1].astype(int) - single.images[0]).max() <= 1
+    torch.testing.assert_close(pair.pyramid.levels[0].features[1],
+                               single.pyramid.levels[0].features[0], atol=1e-4, rtol=1e-3)
+
+
+def test_seed_count_must_match(sampler_parts):
+    components, capture = sampler_parts
+    with pytest.raises(ValueError, match='2 seeds for 1 prompts'):
+        CaptureSampler(components, capture)(['a cat'], seeds=[1, 2])
