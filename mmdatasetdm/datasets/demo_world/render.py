@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .metainfo import ARTICULATED_CLASS, CLASS_IDS, KEYPOINT_NAMES, NUM_KEYPOINTS
+from .metainfo import CLASS_IDS, KEYPOINT_NAMES, NUM_KEYPOINTS
 from .scene import Camera, ObjectSpec, Scene
 from .shapes import PixelGrid, capsule, cylinder_normal, ellipse, flat_normal, polygon_mask
 from .texture import fbm, ground_coordinates, ground_texture, noise_table, sky_texture
@@ -392,4 +392,4 @@ def object_ids(scene: Scene) -> Dict[int, str]:
 
 
 __all__ = ['RenderedScene', 'render_scene', 'DEFAULT_MAX_DEPTH', 'KPT_UNLABELLED',
-           'KPT_OCCLUDED', 'KPT_VISIBLE', 'ARTICULATED_CLASS', 'object_ids']
+           'KPT_OCCLUDED', 'KPT_VISIBLE', 'object_ids']

@@ -282,7 +282,8 @@ def write_split(root: str, seed: int, split: str, spec: SplitSpec, size: Tuple[i
     atomic_write_bytes(layout.keypoints(split), _dumps(keypoints))
 
 
-def generate_world(out_dir: str, seed: int = 0, splits: Optional[Union[Sequence[str], Dict[str, SplitSpec]]] = None,
+def generate_world(out_dir: str, seed: int = 0,
+                   splits: Optional[Union[Sequence[str], Dict[str, SplitSpec]]] = None,
                    size: Union[int, Tuple[int, int]] = 64, workers: int = 1, progress: bool = True,
                    min_area: int = DEFAULT_MIN_AREA, max_depth: float = DEFAULT_MAX_DEPTH,
                    depth_scale: float = DEFAULT_DEPTH_SCALE, **split_sizes) -> dict:
