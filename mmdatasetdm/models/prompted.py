@@ -13,9 +13,12 @@ Per-sample prompts come from the metainfo keys ``prompt`` (str) and
 the toolbox's ``Pack*Inputs`` (list them in its ``meta_keys``). Samples
 without them get the backbone's default prompt.
 """
+from contextlib import contextmanager
 from typing import List, Optional, Sequence, Tuple
 
 from torch import Tensor
+
+from mmdatasetdm.diffusion import FeaturePyramid
 
 PROMPT_KEY = 'prompt'
 PROMPT_WORDS_KEY = 'prompt_words'
@@ -51,6 +54,9 @@ class PromptedBackboneMixin:
     """
 
     _batch_metas: Optional[List[dict]] = None
+    _given_features: Optional[FeaturePyramid] = None
+    #: what the model annotates: 'semantic', 'instance', 'depth' or 'pose'
+    task: str = ''
 
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         self._batch_metas = [s.metainfo for s in data_samples] if data_samples else None
@@ -59,10 +65,27 @@ class PromptedBackboneMixin:
         finally:
             self._batch_metas = None
 
+    @contextmanager
+    def use_features(self, pyramid: FeaturePyramid):
+        """Inside this block the backbone is not run: ``extract_feat`` uses
+        ``pyramid`` (e.g. features captured while sampling), so the toolbox's
+        ``predict`` decodes them with all its usual post-processing."""
+        self._given_features = pyramid
+        try:
+            yield self
+        finally:
+            self._given_features = None
+
     def extract_feat(self, inputs: Tensor, *args, **kwargs):
         """Backbone (with this batch's prompts) and neck."""
-        prompts, words = prompts_from_metas(self._batch_metas, inputs.shape[0])
-        x = self.backbone(inputs, prompts=prompts, words=words)
+        if self._given_features is not None:
+            x = self._given_features
+            if x.batch_size != inputs.shape[0]:
+                raise ValueError(f'given features hold {x.batch_size} images but the batch has '
+                                 f'{inputs.shape[0]}')
+        else:
+            prompts, words = prompts_from_metas(self._batch_metas, inputs.shape[0])
+            x = self.backbone(inputs, prompts=prompts, words=words)
         if self.with_neck:
             x = self.neck(x)
         return x

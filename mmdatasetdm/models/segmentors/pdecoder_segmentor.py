@@ -16,7 +16,11 @@ class PDecoderSegmentor(PromptedBackboneMixin, EncoderDecoder):
     ``HypercolumnPixelDecoder`` this is DatasetDM's semantic P-Decoder.
     """
 
+    task = 'semantic'
+
 
 @MODELS.register_module()
 class PDecoderDepthEstimator(PromptedBackboneMixin, DepthEstimator):
     """mmseg's ``DepthEstimator`` on a frozen ``DiffusionBackbone``."""
+
+    task = 'depth'
