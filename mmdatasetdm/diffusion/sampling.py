@@ -8,7 +8,7 @@ since capture only observes, the images are exactly those the pipeline makes
 without it (same seeds, same settings).
 """
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -97,7 +97,8 @@ class CaptureSampler:
 
     @torch.no_grad()
     def __call__(self, prompts: Sequence[str], seeds: Sequence[int],
-                 words: Optional[Sequence[Sequence[str]]] = None) -> SampleBatch:
+                 words: Optional[Sequence[Sequence[str]]] = None,
+                 token_indices: Optional[Sequence[Dict[str, List[int]]]] = None) -> SampleBatch:
         """Sample one image per prompt, image i from ``torch.Generator().manual_seed(seeds[i])``.
 
         Args:
@@ -106,6 +107,9 @@ class CaptureSampler:
                 its prompt and seed, never on the batch it was sampled in.
             words (Sequence[Sequence[str]], optional): per prompt, the words
                 (class names) whose token positions are recorded.
+            token_indices (Sequence[dict], optional): per prompt, ready-made
+                ``{class name: token positions}`` (e.g. when the prompt names
+                a class by a synonym); overrides ``words``.
 
         Returns:
             SampleBatch: images and features.
@@ -127,8 +131,12 @@ class CaptureSampler:
             levels, attention = self.capture.result()
         images = (np.clip(out.images, 0, 1) * 255).round().astype(np.uint8)
         tokenizer = self.components.tokenizer
-        token_indices = [word_token_positions(tokenizer, p, w) for p, w in
-                         zip(prompts, words)] if words is not None else [{} for _ in prompts]
+        if token_indices is not None:
+            token_indices = [{k: list(v) for k, v in t.items()} for t in token_indices]
+        elif words is not None:
+            token_indices = [word_token_positions(tokenizer, p, w) for p, w in zip(prompts, words)]
+        else:
+            token_indices = [{} for _ in prompts]
         pyramid = FeaturePyramid(levels=levels, attention=attention, token_indices=token_indices,
                                  prompts=list(prompts), timestep=timestep)
         return SampleBatch(images=images, pyramid=pyramid.to(dtype=torch.float32),

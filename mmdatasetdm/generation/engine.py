@@ -1,0 +1,169 @@
+"""The generation engine: prompts -> images + annotations, sharded and resumable.
+
+One engine serves every task and dataset; configs say what to generate::
+
+    decoder = dict(config=..., checkpoint=..., cfg_options=dict(...))
+    prompts = dict(source=dict(type='TemplatePrompts', classes=[...]), seed=0)
+    sampling = dict(steps=20, guidance_scale=7.5, scheduler=dict(type='DDIMScheduler'))
+    filters = dict(min_confidence=0.5, min_class_fraction=0.01)
+    writer = dict(image_ext='png', palette='voc')
+    batch_size = 4
+    num_samples = 1000
+
+Work is cut into batches of ``batch_size`` consecutive sample indices, and
+batch ``b`` goes to rank ``b % world_size``. A sample's prompt and seed depend
+only on (seed, index) and a batch's members never depend on the number of
+ranks, so 1 or N processes write byte-identical datasets. Each rank writes its
+own shard (:class:`~mmdatasetdm.generation.writers.ShardWriter`, atomic files,
+manifest line last); :func:`~mmdatasetdm.generation.writers.merge_shards`
+builds one dataset.
+"""
+import json
+import math
+import time
+from dataclasses import asdict
+from typing import Dict, List, Optional, Sequence
+
+from mmengine.utils import ProgressBar
+
+from mmdatasetdm.diffusion import CaptureSampler, SamplingConfig
+
+from .annotations import ANNOTATORS, FilterConfig
+from .decoder import PerceptionDecoder
+from .prompts import PromptSampler
+from .writers import ShardWriter, list_shard_dirs, merge_shards
+from .writers.shard import shard_dir
+
+
+class GenerationEngine:
+    """Generate a labelled dataset with a trained P-Decoder.
+
+    Args:
+        decoder (dict): ``PerceptionDecoder`` kwargs (``config``,
+            ``checkpoint``, ``cfg_options``).
+        prompts (dict): ``PromptSampler`` kwargs (``source``, ``seed``,
+            ``class_sampling``).
+        num_samples (int): how many samples the dataset has.
+        sampling (dict, optional): ``SamplingConfig`` kwargs.
+        filters (dict, optional): ``FilterConfig`` kwargs.
+        writer (dict, optional): ``ShardWriter`` kwargs (``image_ext``,
+            ``palette``, ``depth_scale``, ``categories``, ``keep_rejected``).
+        batch_size (int): images per sampling call.
+        task (str, optional): expected task of the decoder.
+        device (str): where to run.
+    """
+
+    def __init__(self, decoder: dict, prompts: dict, num_samples: int,
+                 sampling: Optional[dict] = None, filters: Optional[dict] = None,
+                 writer: Optional[dict] = None, batch_size: int = 4, task: Optional[str] = None,
+                 device: str = 'cpu'):
+        if num_samples <= 0:
+            raise ValueError(f'num_samples must be positive, got {num_samples}')
+        if batch_size <= 0:
+            raise ValueError(f'batch_size must be positive, got {batch_size}')
+        prompts = dict(prompts)
+        classes = None
+        if isinstance(prompts.get('source'), dict) and 'classes' in prompts['source']:
+            classes = list(prompts['source']['classes'])
+        self.decoder = PerceptionDecoder(**decoder, device=device, expected_task=task)
+        self.task = self.decoder.task
+        backbone = self.decoder.backbone
+        self.prompts = PromptSampler(**prompts, num_prompts=num_samples,
+                                     tokenizer=backbone.components.tokenizer)
+        self._check_classes(classes or list(self.prompts.classes))
+        self.sampling = SamplingConfig(**(sampling or {}))
+        self.sampler = CaptureSampler(backbone.components, backbone.extractor.capture, self.sampling)
+        self.filters = FilterConfig(**(filters or {}))
+        self.writer_cfg = dict(writer or {})
+        self.batch_size = int(batch_size)
+        self.num_samples = int(num_samples)
+        self.identity = dict(prompts=json.loads(json.dumps(prompts, default=str)),
+                             sampling=asdict(self.sampling), filters=asdict(self.filters),
+                             batch_size=self.batch_size, num_samples=self.num_samples,
+                             decoder=self.decoder.checkpoint_hash)
+
+    def _check_classes(self, prompt_classes: Sequence[str]):
+        known = set(self.decoder.classes)
+        unknown = [c for c in prompt_classes if known and c not in known]
+        if unknown:
+            raise ValueError(f'prompt classes {unknown} are not classes of the decoder '
+                             f'(trained on {self.decoder.classes})')
+        self.class_index = {c: i for i, c in enumerate(self.decoder.classes)}
+
+    # ------------------------------------------------------------------ run
+    def _writer(self, out_dir: str, rank: int) -> ShardWriter:
+        cfg = dict(self.writer_cfg)
+        if self.task == 'instance' and 'categories' not in cfg:
+            cfg['categories'] = [dict(id=i + 1, name=c) for i, c in enumerate(self.decoder.classes)]
+        if self.task == 'pose' and 'keypoint_meta' not in cfg:
+            cfg['keypoint_meta'] = self.decoder.dataset_meta
+        if self.task == 'semantic':
+            cfg.setdefault('num_classes', len(self.decoder.classes))
+        run_info = dict(timestep=self.sampler.capture_timestep(), scheduler=self.sampler.scheduler_name,
+                        steps=self.sampling.steps, guidance=self.sampling.guidance_scale,
+                        decoder=self.decoder.checkpoint_hash, task=self.task)
+        return ShardWriter(shard_dir(out_dir, rank), run_info=run_info, config=self.identity, **cfg)
+
+    def batches(self, rank: int = 0, world_size: int = 1) -> List[List[int]]:
+        """The batches of sample indices this rank generates."""
+        count = math.ceil(self.num_samples / self.batch_size)
+        return [list(range(b * self.batch_size, min((b + 1) * self.batch_size, self.num_samples)))
+                for b in range(count) if b % world_size == rank]
+
+    def run(self, out_dir: str, rank: int = 0, world_size: int = 1, resume: bool = False,
+            progress: bool = True) -> Dict[str, int]:
+        """Generate this rank's share into ``out_dir/shards/rank{rank:05d}``.
+
+        Args:
+            out_dir (str): the dataset folder.
+            rank (int): this process's rank.
+            world_size (int): number of processes.
+            resume (bool): skip finished samples; without it, a shard that
+                already holds samples is an error.
+            progress (bool): show a progress bar (images/s, accepted ratio, ETA).
+
+        Returns:
+            dict: counts of generated, accepted and skipped samples.
+        """
+        writer = self._writer(out_dir, rank)
+        done = set(writer.completed())
+        if done and not resume:
+            raise FileExistsError(f'{writer.dir} already holds {len(done)} finished samples; pass '
+                                  '--resume to continue, or choose a new output folder')
+        batches = self.batches(rank, world_size)
+        todo = sum(len([i for i in b if i not in done]) for b in batches)
+        stats = dict(generated=0, accepted=0, skipped=len(done))
+        bar = ProgressBar(todo) if progress and todo else None
+        start = time.time()
+        for indices in batches:
+            missing = [i for i in indices if i not in done]
+            if not missing:
+                continue
+            # the whole batch is re-sampled so its images match an uninterrupted run
+            records = [self.prompts[i] for i in indices]
+            batch = self.sampler([r.text for r in records], [r.seed for r in records],
+                                 token_indices=[r.token_positions or {} for r in records])
+            predictions = self.decoder(batch)
+            for k, (record, pred) in enumerate(zip(records, predictions)):
+                if record.index in done:
+                    continue
+                prompted = [self.class_index[c] for c in record.classes if c in self.class_index]
+                ann = ANNOTATORS[self.task](pred, prompted, self.filters)
+                writer.write_sample(record.index, record, image=batch.images[k],
+                                    semantic=ann.semantic, depth=ann.depth,
+                                    instances=ann.instances, keypoints=ann.keypoints,
+                                    accepted=ann.accepted, reason=ann.reason, scores=ann.scores)
+                stats['generated'] += 1
+                stats['accepted'] += int(ann.accepted)
+                if bar is not None:
+                    bar.update()
+            if bar is not None:
+                rate = stats['generated'] / max(time.time() - start, 1e-9)
+                bar.file.write(f'  {rate:.2f} img/s, accepted {stats["accepted"]}/'
+                               f'{stats["generated"]}\n')
+        return stats
+
+    @staticmethod
+    def merge(out_dir: str) -> dict:
+        """Merge every shard of ``out_dir`` into one dataset in ``out_dir``."""
+        return merge_shards(list_shard_dirs(out_dir), out_dir)

@@ -1,0 +1,71 @@
+"""Start ``torch.distributed`` for our tools, on CPUs (gloo) as well as GPUs.
+
+mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device`` whatever the
+backend, so CPU-only multi-process runs fail as shipped. Our tools call
+:func:`setup_distributed` instead: it reads the launcher's environment
+(torchrun's ``RANK``/``WORLD_SIZE``/``MASTER_*``, or Slurm's ``SLURM_*``),
+picks NCCL when GPUs are present and gloo otherwise, and initialises the
+default process group. mmengine then sees an initialised group and uses it.
+"""
+import os
+import subprocess
+from typing import Tuple
+
+import torch
+import torch.distributed as dist
+
+
+def get_dist_info() -> Tuple[int, int]:
+    """(rank, world_size) of the current process; (0, 1) without a process group."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _slurm_environment(port: int):
+    """Translate Slurm's variables into torch.distributed's."""
+    proc_id = int(os.environ['SLURM_PROCID'])
+    ntasks = int(os.environ['SLURM_NTASKS'])
+    node_list = os.environ['SLURM_NODELIST']
+    if 'MASTER_ADDR' not in os.environ:
+        addr = subprocess.getoutput(f'scontrol show hostname {node_list} | head -n1').strip()
+        os.environ['MASTER_ADDR'] = addr or '127.0.0.1'
+    os.environ.setdefault('MASTER_PORT', str(port))
+    os.environ['WORLD_SIZE'] = str(ntasks)
+    os.environ['RANK'] = str(proc_id)
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', str(proc_id % max(
+        1, torch.cuda.device_count() or 1)))
+
+
+def setup_distributed(launcher: str = 'none', backend: str = None, port: int = 29500
+                      ) -> Tuple[int, int]:
+    """Initialise the default process group for ``launcher``.
+
+    Args:
+        launcher (str): ``'none'`` (one process), ``'pytorch'`` (torchrun)
+            or ``'slurm'`` (srun).
+        backend (str, optional): force a backend; default NCCL with GPUs,
+            gloo without.
+        port (int): master port when Slurm does not give one.
+
+    Returns:
+        tuple[int, int]: (rank, world_size).
+    """
+    if launcher == 'none':
+        return get_dist_info()
+    if launcher not in ('pytorch', 'slurm'):
+        raise ValueError(f"launcher must be 'none', 'pytorch' or 'slurm', got {launcher!r}")
+    if dist.is_initialized():
+        return get_dist_info()
+    if launcher == 'slurm':
+        _slurm_environment(port)
+    for key in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
+        if key not in os.environ:
+            raise RuntimeError(f'--launcher {launcher} needs ${key} (start the tool with torchrun '
+                               'or srun, or use --launcher none)')
+    use_cuda = torch.cuda.is_available()
+    backend = backend or ('nccl' if use_cuda else 'gloo')
+    if use_cuda:
+        torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)) % torch.cuda.device_count())
+    dist.init_process_group(backend=backend)
+    return get_dist_info()

@@ -1,0 +1,174 @@
+"""The generation engine end to end on the tiny SD model and a tiny semantic P-Decoder."""
+import hashlib
+import json
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmdatasetdm.generation import read_manifest, read_semantic
+from mmdatasetdm.generation.engine import GenerationEngine
+from tests.toy_data import make_toy_seg_dataset
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+PDECODER_CFG = osp.join(ROOT, 'configs', 'pdecoder', 'semantic_tiny.py')
+GENERATE_CFG = osp.join(ROOT, 'configs', 'generate', 'semantic_tiny.py')
+
+
+@pytest.fixture(scope='module')
+def semantic_checkpoint(tmp_path_factory, tiny_sd_folder):
+    """A semantic P-Decoder trained for a few iterations (enough to decode)."""
+    tmp = tmp_path_factory.mktemp('pdecoder')
+    cfg = Config.fromfile(PDECODER_CFG)
+    root = make_toy_seg_dataset(str(tmp / 'data'), num=4, size=64)
+    cfg.work_dir = str(tmp / 'work')
+    cfg.model.backbone.pretrained = tiny_sd_folder
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = root
+    cfg.train_cfg.max_iters = 2
+    cfg.train_cfg.val_interval = 1000
+    cfg.default_hooks.checkpoint.interval = 2
+    Runner.from_cfg(cfg).train()
+    return osp.join(cfg.work_dir, 'iter_2.pth')
+
+
+def _generate_cfg(checkpoint, tiny_sd_folder, **overrides):
+    cfg = Config.fromfile(GENERATE_CFG)
+    cfg.decoder.config = PDECODER_CFG
+    cfg.decoder.checkpoint = checkpoint
+    cfg.decoder.cfg_options = {'model.backbone.pretrained': tiny_sd_folder}
+    cfg.merge_from_dict(overrides)
+    return cfg
+
+
+def _engine(cfg, **kw):
+    return GenerationEngine(decoder=cfg.decoder, prompts=cfg.prompts,
+                            num_samples=kw.get('num', cfg.num_samples), sampling=cfg.sampling,
+                            filters=cfg.filters, writer=cfg.writer, batch_size=cfg.batch_size,
+                            task=kw.get('task', cfg.task))
+
+
+def _tree_hashes(folder):
+    out = {}
+    for dirpath, _, files in os.walk(folder):
+        for name in files:
+            path = osp.join(dirpath, name)
+            rel = osp.relpath(path, folder)
+            if rel.startswith('shards'):
+                continue
+            with open(path, 'rb') as f:
+                out[rel] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+def test_one_rank_and_two_ranks_write_the_same_dataset(tmp_path, semantic_checkpoint,
+                                                       tiny_sd_folder):
+    cfg = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
+    engine = _engine(cfg, num=5)
+    single = str(tmp_path / 'single')
+    stats = engine.run(single, progress=False)
+    assert stats == dict(generated=5, accepted=5, skipped=0)
+    summary = engine.merge(single)
+    assert summary['num_samples'] == summary['num_accepted'] == 5
+
+    lines = read_manifest(osp.join(single, 'manifest.jsonl'))
+    assert [line['index'] for line in lines] == [0, 1, 2, 3, 4]
+    first = lines[0]
+    assert first['scheduler'] == 'DDIMScheduler' and first['steps'] == 4
+    assert first['guidance'] == 3.0 and first['timestep'] == engine.sampler.capture_timestep()
+    assert first['decoder'] == engine.decoder.checkpoint_hash
+    assert len({line['seed'] for line in lines}) == 5  # seeds from (base seed, index)
+    assert all(line['classes'] and set(line['classes']) <= {'cone', 'ball'} for line in lines)
+    labels = read_semantic(osp.join(single, first['files']['semantic']))
+    assert labels.shape == (64, 64) and set(np.unique(labels)) <= {0, 1, 2, 255}
+
+    double = str(tmp_path / 'double')
+    assert engine.batches(0, 2) == [[0, 1], [4]] and engine.batches(1, 2) == [[2, 3]]
+    engine.run(double, rank=1, world_size=2, progress=False)
+    engine.run(double, rank=0, world_size=2, progress=False)
+    engine.merge(double)
+    assert _tree_hashes(single) == _tree_hashes(double)
+
+
+def test_resume_after_partial_run(tmp_path, semantic_checkpoint, tiny_sd_folder):
+    cfg = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
+    engine = _engine(cfg, num=4)
+    full = str(tmp_path / 'full')
+    engine.run(full, progress=False)
+    engine.merge(full)
+    part = str(tmp_path / 'part')
+    engine.run(part, rank=0, world_size=2, progress=False)  # batches [0, 1] only
+    with pytest.raises(FileExistsError, match='already holds 2 finished samples'):
+        engine.run(part, progress=False)
+    stats = engine.run(part, resume=True, progress=False)
+    assert stats == dict(generated=2, accepted=2, skipped=2)
+    engine.merge(part)
+    assert _tree_hashes(full) == _tree_hashes(part)
+
+
+def test_bad_inputs_are_named(tmp_path, semantic_checkpoint, tiny_sd_folder):
+    cfg = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
+    with pytest.raises(ValueError, match=r"prompt classes \['zebra'\] are not classes of the decoder"):
+        bad = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
+        bad.prompts.source.classes = ['cone', 'zebra']
+        bad.prompts.source.attributes = {}
+        _engine(bad)
+    with pytest.raises(ValueError, match='is a semantic decoder but the generation config asks for '
+                       "'instance'"):
+        _engine(cfg, task='instance')
+    with pytest.raises(FileNotFoundError, match='checkpoint .*nope.pth does not exist'):
+        _engine(_generate_cfg(str(tmp_path / 'nope.pth'), tiny_sd_folder))
+    prompt_file = tmp_path / 'prompts.txt'
+    prompt_file.write_text('')
+    with pytest.raises(ValueError, match='is empty'):
+        empty = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
+        empty.prompts.source = dict(type='PromptFile', path=str(prompt_file),
+                                    classes=['cone', 'ball'])
+        _engine(empty)
+    out = str(tmp_path / 'out')
+    _engine(cfg, num=2).run(out, progress=False)
+    other = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
+    other.sampling.steps = 5
+    with pytest.raises(ValueError, match='holds a shard of another run'):
+        _engine(other, num=2).run(out, resume=True, progress=False)
+
+
+@pytest.mark.slow
+def test_cli_killed_with_sigkill_then_resumed(tmp_path, semantic_checkpoint, tiny_sd_folder):
+    """SIGKILL halfway, then --resume: the same files as an uninterrupted run."""
+    opts = ['--cfg-options', f'decoder.checkpoint={semantic_checkpoint}',
+            f'decoder.cfg_options.model.backbone.pretrained={tiny_sd_folder}',
+            f'decoder.config={PDECODER_CFG}', 'batch_size=1']
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    full = str(tmp_path / 'full')
+    subprocess.run([sys.executable, 'tools/generate.py', GENERATE_CFG, '--num', '6', '--out', full]
+                   + opts, cwd=ROOT, env=env, check=True, capture_output=True)
+    killed = str(tmp_path / 'killed')
+    proc = subprocess.Popen([sys.executable, 'tools/generate.py', GENERATE_CFG, '--num', '6',
+                             '--out', killed] + opts, cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parts = osp.join(killed, 'shards', 'rank00000', 'parts')
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if osp.isdir(parts) and len(os.listdir(parts)) >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len(os.listdir(parts))
+    assert 2 <= done < 6, done
+    assert not osp.exists(osp.join(killed, 'manifest.jsonl'))
+    out = subprocess.run([sys.executable, 'tools/generate.py', GENERATE_CFG, '--num', '6', '--out',
+                          killed, '--resume'] + opts, cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True)
+    assert f'"skipped": {done}' in out.stdout
+    assert _tree_hashes(full) == _tree_hashes(killed)
+    lines = read_manifest(osp.join(killed, 'manifest.jsonl'))
+    assert [line['index'] for line in lines] == list(range(6))
