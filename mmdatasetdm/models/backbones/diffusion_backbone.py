@@ -1,4 +1,6 @@
 """The frozen diffusion model as an OpenMMLab backbone."""
+import os.path as osp
+from dataclasses import asdict
 from typing import List, Optional, Sequence
 
 import torch
@@ -6,8 +8,10 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmdatasetdm.diffusion import (DiffusionFeatureExtractor, FeaturePyramid, build_components,
-                                   load_components)
+                                   check_image_range, load_components)
 from mmdatasetdm.registry import MODELS
+
+from .feature_cache import FeatureCache, hash_config, model_fingerprint
 
 
 @MODELS.register_module()
@@ -42,14 +46,29 @@ class DiffusionBackbone(BaseModule):
         noise_seed (int, optional): seed of the ``add_noise`` noise of every
             image (features become a deterministic function of the image and
             prompt, whatever the batch). None: draw from the global generator.
+        feature_cache (dict, optional): turn on the on-disk feature cache
+            (off by default): ``dict(dir='work_dirs/feature_cache')`` plus
+            optional ``dtype='fp16'|'fp32'`` (storage precision),
+            ``verify=True`` (checksum on read) and
+            ``model_identity='stat'|'content'`` (how the model folder is
+            fingerprinted); see
+            :mod:`mmdatasetdm.models.backbones.feature_cache`. Needs a
+            ``noise_seed``. With it on, the output is the stored (fp16-rounded)
+            pyramid on hits and misses alike.
         init_cfg (dict, optional): mmengine init config (unused by the frozen part).
+
+    Attributes:
+        num_forwards (int): UNet passes run (one per batch of computed images).
+        num_images_computed (int): images passed through the UNet.
+        feature_cache (FeatureCache | None): the cache, with its ``hits``,
+            ``misses`` and ``corrupt`` counters (see :attr:`cache_stats`).
     """
 
     def __init__(self, pretrained: Optional[str] = None, components: Optional[dict] = None,
                  dtype: str = 'fp32', timestep: int = 1, capture: Optional[dict] = None,
                  class_names: Optional[Sequence[str]] = None,
                  prompt_template: str = 'a photo of a {}', noise_seed: Optional[int] = 0,
-                 init_cfg: Optional[dict] = None):
+                 feature_cache: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if (pretrained is None) == (components is None):
             raise ValueError('DiffusionBackbone needs exactly one of `pretrained` (a diffusers '
@@ -65,6 +84,11 @@ class DiffusionBackbone(BaseModule):
         self.class_names = list(class_names) if class_names else []
         self.prompt_template = prompt_template
         self.noise_seed = noise_seed
+        self.num_forwards = 0
+        self.num_images_computed = 0
+        self.feature_cache: Optional[FeatureCache] = None
+        if feature_cache is not None:
+            self._enable_cache(dict(feature_cache), pretrained, components)
 
     # ----------------------------------------------------------------- info
     @property
@@ -95,6 +119,41 @@ class DiffusionBackbone(BaseModule):
     @property
     def size_divisor(self) -> int:
         return self.extractor.size_divisor
+
+    # ---------------------------------------------------------------- cache
+    def _enable_cache(self, cfg: dict, pretrained: Optional[str], components: Optional[dict]):
+        if self.noise_seed is None:
+            raise ValueError('feature_cache needs a fixed noise_seed: with noise_seed=None the '
+                             'features are random and a cached copy would freeze one draw')
+        mode = cfg.pop('model_identity', 'stat')
+        if pretrained is not None:
+            folder = pretrained
+            if not osp.isdir(folder):
+                folder = _hub_snapshot(pretrained)
+            self._model_identity = dict(kind='folder', mode=mode,
+                                        files=model_fingerprint(folder, mode))
+        else:
+            self._model_identity = dict(kind='components', config=components)
+        self.feature_cache = FeatureCache(**cfg)
+
+    def cache_config(self) -> dict:
+        """Everything besides the input, prompt and words that the features
+        depend on (hashed into every cache key; read at call time, so
+        changing e.g. ``extractor.timestep`` invalidates)."""
+        import diffusers
+        return dict(model=self._model_identity, dtype=self.dtype_name,
+                    timestep=self.extractor.timestep,
+                    capture=asdict(self.extractor.capture.config),
+                    noise_seed=self.noise_seed, feature_dtype=str(self.extractor.feature_dtype),
+                    versions=dict(torch=torch.__version__, diffusers=diffusers.__version__))
+
+    @property
+    def cache_stats(self) -> dict:
+        """``hits``, ``misses``, ``corrupt``, ``writes`` of the cache (zeros
+        when it is off), ``forwards`` and ``images_computed``."""
+        stats = self.feature_cache.stats() if self.feature_cache is not None else dict(
+            hits=0, misses=0, corrupt=0, writes=0)
+        return dict(stats, forwards=self.num_forwards, images_computed=self.num_images_computed)
 
     # --------------------------------------------------------------- frozen
     def _apply(self, fn, *args, **kwargs):
@@ -135,6 +194,19 @@ class DiffusionBackbone(BaseModule):
             prompts = [self.default_prompt()] * batch
         if words is None:
             words = [self.class_names] * batch
+        if self.feature_cache is None:
+            return self._compute(inputs, prompts, words)
+        check_image_range(inputs)  # hits never reach the extractor's own check
+        pyramid = self.feature_cache.fetch(inputs, prompts, words, hash_config(self.cache_config()),
+                                           self._compute)
+        return pyramid.to(device=inputs.device)
+
+    def _compute(self, inputs: Tensor, prompts: Sequence[str],
+                 words: Sequence[Sequence[str]]) -> FeaturePyramid:
+        """One UNet pass over ``inputs`` (counted)."""
+        self.num_forwards += 1
+        self.num_images_computed += inputs.shape[0]
+        batch = inputs.shape[0]
         generator = None
         if self.noise_seed is not None:
             # one generator per image: an image's noise (and features) do not
@@ -143,3 +215,14 @@ class DiffusionBackbone(BaseModule):
                          for _ in range(batch)]
         pyramid = self.extractor.invert(inputs, prompts, words=words, generator=generator)
         return pyramid.to(device=inputs.device)
+
+
+def _hub_snapshot(repo_id: str) -> str:
+    """The local folder of an already downloaded Hub model (to fingerprint it)."""
+    try:
+        from huggingface_hub import snapshot_download
+        return snapshot_download(repo_id, local_files_only=True)
+    except Exception as err:
+        raise ValueError(f'feature_cache cannot identify the model {repo_id!r}: it is not a local '
+                         'folder nor a downloaded Hub snapshot; point `pretrained` at a local '
+                         f'diffusers folder ({type(err).__name__}: {err})') from err
