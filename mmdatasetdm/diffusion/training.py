@@ -1,0 +1,613 @@
+"""Train a tiny Stable-Diffusion-architecture model from images and captions.
+
+The recipe is SD's, shrunk to a laptop:
+
+1. **VAE** (``AutoencoderKL``): reconstruction (L1 + L2, plus an L1 on image
+   gradients that keeps edges sharp without a perceptual network) and a small
+   KL term, trained first and then frozen.
+2. **Latents**: the pool is encoded once (posterior mean and std cached); the
+   VAE's ``scaling_factor`` is set to ``1 / std`` of the latents, as SD's
+   0.18215 was.
+3. **UNet** (``UNet2DConditionModel``) + **text encoder** (``CLIPTextModel``):
+   noise-prediction MSE under SD's training schedule (``DDPMScheduler``,
+   ``scaled_linear`` betas, 1000 steps), with 10% of captions dropped to the
+   empty prompt so classifier-free guidance works. SD's text encoder was
+   pretrained CLIP; ours learns from the captions jointly with the UNet.
+
+Every stage checkpoints (weights, optimizer, step, RNG state; loaded with
+``weights_only=True``) and resumes exactly: a resumed run produces the same
+loss sequence as an uninterrupted one. All randomness of a stage flows from
+one ``torch.Generator`` whose state is saved with the checkpoint.
+
+Only torch, diffusers and transformers are used here (no OpenMMLab).
+"""
+import json
+import logging
+import math
+import os
+import os.path as osp
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .components import DiffusionComponents, build_components
+
+logger = logging.getLogger(__name__)
+
+# 64x64 images -> 16x16x4 latents (3 encoder levels: down-factor 4).
+DEMO_VAE_CONFIG = dict(
+    in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, norm_num_groups=8,
+    block_out_channels=(16, 32, 64), down_block_types=('DownEncoderBlock2D',) * 3,
+    up_block_types=('UpDecoderBlock2D',) * 3, sample_size=64)
+# SD-1.x's block structure (3 cross-attention down blocks + a plain one, a
+# cross-attention mid block, a plain up block + 3 cross-attention up blocks)
+# at a tiny width, one layer per block.
+DEMO_UNET_CONFIG = dict(
+    sample_size=16, in_channels=4, out_channels=4, layers_per_block=1,
+    block_out_channels=(32, 64, 96, 96), norm_num_groups=8, cross_attention_dim=64,
+    attention_head_dim=8,
+    down_block_types=('CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D',
+                      'DownBlock2D'),
+    up_block_types=('UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D',
+                    'CrossAttnUpBlock2D'))
+DEMO_TEXT_ENCODER_CONFIG = dict(
+    hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+    max_position_embeddings=77)
+# SD's noise schedule; the shipped sampler is DPM-Solver++ (few steps).
+SD_SCHEDULE = dict(beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear',
+                   num_train_timesteps=1000)
+DEMO_SCHEDULER_CONFIG = dict(type='DPMSolverMultistepScheduler', algorithm_type='dpmsolver++',
+                             solver_order=2, steps_offset=1, timestep_spacing='leading',
+                             **SD_SCHEDULE)
+
+
+@dataclass
+class StageConfig:
+    """Optimisation settings of one training stage.
+
+    Args:
+        steps (int): optimiser steps.
+        batch_size (int): images per step.
+        lr (float): peak learning rate (AdamW).
+        warmup (int): linear warm-up steps.
+        min_lr_ratio (float): the cosine decay ends at ``lr * min_lr_ratio``.
+        weight_decay (float): AdamW weight decay.
+        grad_clip (float): max gradient norm (0 disables clipping).
+        ckpt_every (int): checkpoint every this many steps (and at the end).
+        log_every (int): log a line every this many steps.
+        seed (int): seed of the stage's generator.
+    """
+
+    steps: int = 1000
+    batch_size: int = 32
+    lr: float = 1e-3
+    warmup: int = 100
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    ckpt_every: int = 100
+    log_every: int = 20
+    seed: int = 0
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate of step ``step`` (0-based): warm-up, then cosine."""
+        if step < self.warmup:
+            return self.lr * (step + 1) / self.warmup
+        span = max(1, self.steps - self.warmup)
+        progress = min(1.0, (step - self.warmup) / span)
+        cosine = 0.5 * (1 + math.cos(math.pi * progress))
+        return self.lr * (self.min_lr_ratio + (1 - self.min_lr_ratio) * cosine)
+
+
+@dataclass
+class VAELossConfig:
+    """Weights of the VAE loss terms (images in [-1, 1])."""
+
+    l1: float = 1.0
+    l2: float = 1.0
+    edge: float = 0.5
+    kl: float = 1e-6
+
+
+@dataclass
+class UNetLossConfig:
+    """Settings of the UNet stage.
+
+    Args:
+        caption_dropout (float): probability of training on the empty prompt.
+        min_snr_gamma (float): Min-SNR loss weighting (Hang et al., 2023),
+            ``min(SNR, gamma) / SNR``; 0 gives plain (unweighted) MSE.
+        ema_decay (float): decay of the exponential moving average of the
+            UNet and text-encoder weights that is shipped (0 disables EMA).
+        train_text_encoder (bool): learn the text encoder jointly (SD's was
+            pretrained CLIP; ours has only the captions to learn from).
+    """
+
+    caption_dropout: float = 0.1
+    min_snr_gamma: float = 5.0
+    ema_decay: float = 0.999
+    train_text_encoder: bool = True
+
+
+# ----------------------------------------------------------------------------
+# data
+
+
+def load_image_folder_split(world: str, split: str = 'pool',
+                            limit: Optional[int] = None) -> Tuple[torch.Tensor, List[str]]:
+    """Read a split's images and captions (the demo world's layout).
+
+    Args:
+        world (str): root with ``images/<split>/`` and ``captions/<split>.jsonl``
+            (lines of ``{"image_id", "file_name", "caption"}``).
+        split (str): split name.
+        limit (int, optional): read only the first ``limit`` captions.
+
+    Returns:
+        tuple: ``images`` (uint8 Tensor, shape (N, 3, H, W)) and their captions.
+    """
+    from PIL import Image
+    captions_file = osp.join(world, 'captions', f'{split}.jsonl')
+    if not osp.isfile(captions_file):
+        raise FileNotFoundError(f'{captions_file} not found; make the world first, e.g. '
+                                f'tools/make_demo_world.py --out {world} --splits {split}')
+    with open(captions_file) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    records = records[:limit] if limit else records
+    if not records:
+        raise ValueError(f'{captions_file} has no captions')
+    images, captions = [], []
+    for record in records:
+        name = record['file_name']
+        path = name if osp.isabs(name) else osp.join(world, 'images', split, osp.basename(name))
+        with Image.open(path) as image:
+            images.append(np.asarray(image.convert('RGB')))
+        captions.append(record['caption'])
+    shapes = {image.shape for image in images}
+    if len(shapes) != 1:
+        raise ValueError(f'images of {world}/{split} differ in size: {sorted(shapes)}')
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(), captions
+
+
+def to_model_range(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, 3, H, W) in [0, 255] -> float in [-1, 1]."""
+    return images.float().div(127.5).sub(1.0)
+
+
+def tokenize(tokenizer, captions: Sequence[str]) -> torch.Tensor:
+    """Token ids padded to the tokenizer's length, as the SD pipeline does.
+
+    Returns:
+        Tensor: int64, shape (N, tokenizer.model_max_length).
+    """
+    return tokenizer(list(captions), padding='max_length', max_length=tokenizer.model_max_length,
+                     truncation=True, return_tensors='pt').input_ids
+
+
+# ----------------------------------------------------------------------------
+# checkpointed loop
+
+
+@dataclass
+class StageResult:
+    """What a stage returns.
+
+    Args:
+        losses (list[float]): the loss of every step run in this call.
+        step (int): the stage's step count after this call.
+        seconds (float): wall time of the steps run in this call.
+    """
+
+    losses: List[float] = field(default_factory=list)
+    step: int = 0
+    seconds: float = 0.0
+
+
+def save_checkpoint(path: str, state: Dict) -> None:
+    """Write ``state`` atomically (temp file + rename) with ``torch.save``."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = f'{path}.tmp'
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str) -> Dict:
+    """Read a checkpoint written by :func:`save_checkpoint` (no unpickling)."""
+    return torch.load(path, map_location='cpu', weights_only=True)
+
+
+def _run_stage(name: str, modules: Dict[str, nn.Module], optimizer: torch.optim.Optimizer,
+               cfg: StageConfig, step_fn: Callable[[torch.Generator], torch.Tensor],
+               ckpt_path: Optional[str], resume: bool, max_steps: Optional[int] = None,
+               ema: Optional[Dict[str, nn.Module]] = None, ema_decay: float = 0.0,
+               extra_state: Optional[Dict] = None) -> StageResult:
+    """Run optimiser steps with checkpoints and exact resume.
+
+    Args:
+        name (str): stage name for logs.
+        modules (dict): the trained modules (their ``state_dict`` is saved).
+        optimizer: over the modules' parameters.
+        cfg (StageConfig): steps, lr schedule, checkpoint and log intervals.
+        step_fn: ``step_fn(generator) -> loss`` computes one batch's loss;
+            all of its randomness must come from ``generator``.
+        ckpt_path (str, optional): checkpoint file (None: no checkpoints).
+        resume (bool): continue from ``ckpt_path`` when it exists.
+        max_steps (int, optional): stop after this many steps in this call
+            (the stage continues on the next resume).
+        ema (dict, optional): EMA copies of (some of) ``modules``, same keys.
+        ema_decay (float): EMA decay.
+        extra_state (dict, optional): tensors saved with the checkpoint.
+
+    Returns:
+        StageResult
+    """
+    generator = torch.Generator().manual_seed(cfg.seed)
+    step = 0
+    if resume and ckpt_path and osp.isfile(ckpt_path):
+        state = load_checkpoint(ckpt_path)
+        for key, module in modules.items():
+            module.load_state_dict(state['modules'][key])
+        for key, module in (ema or {}).items():
+            module.load_state_dict(state['ema'][key])
+        optimizer.load_state_dict(state['optimizer'])
+        generator.set_state(state['generator'])
+        torch.random.set_rng_state(state['torch_rng'])
+        step = int(state['step'])
+        logger.info('%s: resumed from %s at step %d/%d', name, ckpt_path, step, cfg.steps)
+
+    def checkpoint():
+        if ckpt_path is None:
+            return
+        state = dict(modules={k: m.state_dict() for k, m in modules.items()},
+                     ema={k: m.state_dict() for k, m in (ema or {}).items()},
+                     optimizer=optimizer.state_dict(), generator=generator.get_state(),
+                     torch_rng=torch.random.get_rng_state(), step=step, total_steps=cfg.steps,
+                     **(extra_state or {}))
+        save_checkpoint(ckpt_path, state)
+
+    result = StageResult(step=step)
+    params = [p for group in optimizer.param_groups for p in group['params']]
+    for module in modules.values():
+        module.train()
+    end = cfg.steps if max_steps is None else min(cfg.steps, step + max_steps)
+    start_time = time.perf_counter()
+    window_start, window_losses = start_time, []
+    while step < end:
+        lr = cfg.lr_at(step)
+        for group in optimizer.param_groups:
+            group['lr'] = lr
+        loss = step_fn(generator)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f'{name}: loss is {loss.item()} at step {step}')
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        optimizer.step()
+        if ema:
+            with torch.no_grad():
+                for key, shadow in ema.items():
+                    for s, p in zip(shadow.parameters(), modules[key].parameters()):
+                        s.lerp_(p.detach(), 1 - ema_decay)
+        step += 1
+        result.losses.append(loss.item())
+        window_losses.append(loss.item())
+        if step % cfg.log_every == 0 or step == end:
+            now = time.perf_counter()
+            rate = len(window_losses) / max(now - window_start, 1e-9)
+            eta = (cfg.steps - step) / max(rate, 1e-9)
+            logger.info('%s: step %d/%d loss %.5f lr %.2e %.2f it/s eta %.0f min', name, step,
+                        cfg.steps, sum(window_losses) / len(window_losses), lr, rate, eta / 60)
+            window_start, window_losses = now, []
+        if step % cfg.ckpt_every == 0 or step == end:
+            checkpoint()
+    result.step = step
+    result.seconds = time.perf_counter() - start_time
+    for module in modules.values():
+        module.eval()
+    return result
+
+
+# ----------------------------------------------------------------------------
+# stage 1: VAE
+
+
+def vae_loss(vae, images: torch.Tensor, generator: torch.Generator,
+             weights: VAELossConfig) -> torch.Tensor:
+    """Reconstruction + edge + KL loss of a batch.
+
+    Args:
+        vae: ``AutoencoderKL``.
+        images (Tensor): float in [-1, 1], shape (B, 3, H, W).
+        generator: source of the posterior sample's noise.
+        weights (VAELossConfig): loss weights.
+    """
+    posterior = vae.encode(images).latent_dist
+    latents = posterior.sample(generator=generator)
+    recon = vae.decode(latents).sample
+    loss = weights.l1 * F.l1_loss(recon, images) + weights.l2 * F.mse_loss(recon, images)
+    if weights.edge:
+        for dim in (2, 3):
+            loss = loss + weights.edge * F.l1_loss(recon.diff(dim=dim), images.diff(dim=dim))
+    if weights.kl:
+        loss = loss + weights.kl * posterior.kl().mean()
+    return loss
+
+
+def train_vae(vae, images: torch.Tensor, cfg: StageConfig,
+              weights: Optional[VAELossConfig] = None, ckpt_path: Optional[str] = None,
+              resume: bool = False, max_steps: Optional[int] = None) -> StageResult:
+    """Train ``vae`` on uint8 images with random mini-batches.
+
+    Args:
+        vae: ``AutoencoderKL`` (trained in place).
+        images (Tensor): uint8, shape (N, 3, H, W).
+        cfg (StageConfig): optimisation settings.
+        weights (VAELossConfig, optional): loss weights.
+        ckpt_path (str, optional): checkpoint file.
+        resume (bool): continue from ``ckpt_path``.
+        max_steps (int, optional): stop early in this call.
+    """
+    weights = weights or VAELossConfig()
+    vae.requires_grad_(True)
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    def step_fn(generator):
+        index = torch.randint(len(images), (cfg.batch_size,), generator=generator)
+        batch = to_model_range(images[index])
+        flip = torch.rand(cfg.batch_size, generator=generator) < 0.5
+        batch = torch.where(flip[:, None, None, None], batch.flip(3), batch)
+        return vae_loss(vae, batch, generator, weights)
+
+    result = _run_stage('vae', dict(vae=vae), optimizer, cfg, step_fn, ckpt_path, resume,
+                        max_steps)
+    vae.requires_grad_(False)
+    return result
+
+
+@torch.no_grad()
+def encode_latents(vae, images: torch.Tensor,
+                   batch_size: int = 64) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Posterior mean and std of every image (unscaled latents).
+
+    Returns:
+        tuple: ``mean`` and ``std``, float Tensors of shape (N, C, h, w).
+    """
+    vae.eval()
+    means, stds = [], []
+    for start in range(0, len(images), batch_size):
+        dist = vae.encode(to_model_range(images[start:start + batch_size])).latent_dist
+        means.append(dist.mean)
+        stds.append(dist.std)
+    return torch.cat(means), torch.cat(stds)
+
+
+def latent_scaling_factor(mean: torch.Tensor, std: Optional[torch.Tensor] = None) -> float:
+    """``1 / std`` of the latents (SD measured 0.18215 this way)."""
+    if std is None:
+        spread = mean.float().std()
+    else:  # std of samples of the posterior: total variance of mean + noise
+        spread = (mean.float().var() + std.float().pow(2).mean()).sqrt()
+    return float(1.0 / spread)
+
+
+# ----------------------------------------------------------------------------
+# stage 2: UNet + text encoder
+
+
+def diffusion_loss(unet, text_encoder, noise_scheduler, latents: torch.Tensor,
+                   input_ids: torch.Tensor, generator: torch.Generator,
+                   min_snr_gamma: float = 0.0) -> torch.Tensor:
+    """SD's noise-prediction loss of a batch of scaled latents.
+
+    Args:
+        unet: ``UNet2DConditionModel``.
+        text_encoder: ``CLIPTextModel``.
+        noise_scheduler: a ``DDPMScheduler`` (training schedule).
+        latents (Tensor): scaled latents, shape (B, C, h, w).
+        input_ids (Tensor): token ids, shape (B, L).
+        generator: source of the noise and timesteps.
+        min_snr_gamma (float): Min-SNR weighting (0 = plain MSE).
+    """
+    noise = torch.randn(latents.shape, generator=generator)
+    timesteps = torch.randint(noise_scheduler.config.num_train_timesteps, (latents.shape[0],),
+                              generator=generator)
+    noisy = noise_scheduler.add_noise(latents, noise, timesteps)
+    hidden = text_encoder(input_ids)[0]
+    pred = unet(noisy, timesteps, encoder_hidden_states=hidden).sample
+    if noise_scheduler.config.prediction_type == 'v_prediction':
+        target = noise_scheduler.get_velocity(latents, noise, timesteps)
+    else:
+        target = noise
+    per_sample = F.mse_loss(pred, target, reduction='none').mean(dim=(1, 2, 3))
+    if min_snr_gamma > 0:
+        alphas = noise_scheduler.alphas_cumprod[timesteps]
+        snr = alphas / (1 - alphas)
+        weight = snr.clamp(max=min_snr_gamma) / snr
+        if noise_scheduler.config.prediction_type == 'v_prediction':
+            weight = snr.clamp(max=min_snr_gamma) / (snr + 1)
+        per_sample = per_sample * weight
+    return per_sample.mean()
+
+
+def _ema_copy(module: nn.Module) -> nn.Module:
+    import copy
+    shadow = copy.deepcopy(module)
+    shadow.requires_grad_(False)
+    shadow.eval()
+    return shadow
+
+
+def train_unet(components: DiffusionComponents, latent_mean: torch.Tensor,
+               latent_std: torch.Tensor, input_ids: torch.Tensor, cfg: StageConfig,
+               loss_cfg: Optional[UNetLossConfig] = None, ckpt_path: Optional[str] = None,
+               resume: bool = False, max_steps: Optional[int] = None) -> StageResult:
+    """Train the UNet (and text encoder) on cached latents and captions.
+
+    The VAE's ``scaling_factor`` must already be set. On return the
+    components hold the EMA weights when ``loss_cfg.ema_decay > 0``.
+
+    Args:
+        components (DiffusionComponents): trained in place.
+        latent_mean, latent_std (Tensor): unscaled posterior moments,
+            shape (N, C, h, w); each step draws a fresh posterior sample.
+        input_ids (Tensor): token ids of the captions, shape (N, L).
+        cfg (StageConfig): optimisation settings.
+        loss_cfg (UNetLossConfig, optional): caption dropout, Min-SNR, EMA.
+        ckpt_path (str, optional): checkpoint file.
+        resume (bool): continue from ``ckpt_path``.
+        max_steps (int, optional): stop early in this call.
+    """
+    from diffusers import DDPMScheduler
+    loss_cfg = loss_cfg or UNetLossConfig()
+    if len(latent_mean) != len(input_ids):
+        raise ValueError(f'{len(latent_mean)} latents but {len(input_ids)} captions')
+    unet, text_encoder = components.unet, components.text_encoder
+    scaling = components.vae.config.scaling_factor
+    noise_scheduler = DDPMScheduler(**SD_SCHEDULE, clip_sample=False)
+    empty_ids = tokenize(components.tokenizer, [''])[0]
+    modules = dict(unet=unet)
+    if loss_cfg.train_text_encoder:
+        modules['text_encoder'] = text_encoder
+    text_encoder.requires_grad_(loss_cfg.train_text_encoder)
+    unet.requires_grad_(True)
+    params = [p for m in modules.values() for p in m.parameters()]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    ema = {k: _ema_copy(m) for k, m in modules.items()} if loss_cfg.ema_decay > 0 else None
+
+    def step_fn(generator):
+        index = torch.randint(len(latent_mean), (cfg.batch_size,), generator=generator)
+        eps = torch.randn(latent_mean[index].shape, generator=generator)
+        latents = (latent_mean[index] + latent_std[index] * eps) * scaling
+        ids = input_ids[index].clone()
+        drop = torch.rand(cfg.batch_size, generator=generator) < loss_cfg.caption_dropout
+        ids[drop] = empty_ids
+        if not loss_cfg.train_text_encoder:
+            text_encoder.eval()
+        return diffusion_loss(unet, text_encoder, noise_scheduler, latents, ids, generator,
+                              loss_cfg.min_snr_gamma)
+
+    result = _run_stage('unet', modules, optimizer, cfg, step_fn, ckpt_path, resume, max_steps,
+                        ema=ema, ema_decay=loss_cfg.ema_decay)
+    if ema is not None and result.step >= cfg.steps:
+        for key, shadow in ema.items():
+            modules[key].load_state_dict(shadow.state_dict())
+    components.freeze()
+    return result
+
+
+# ----------------------------------------------------------------------------
+# the whole recipe
+
+
+@dataclass
+class TinySDRecipe:
+    """Everything that defines a tiny SD training run.
+
+    Args:
+        vae, unet, text_encoder, scheduler (dict): model configs (see the
+            ``DEMO_*`` constants).
+        num_merges (int): BPE merges of the tokenizer learned from captions.
+        vae_stage, unet_stage (StageConfig): optimisation of each stage.
+        vae_loss (VAELossConfig), unet_loss (UNetLossConfig): loss settings.
+        seed (int): seed of the initial weights.
+    """
+
+    vae: dict = field(default_factory=lambda: dict(DEMO_VAE_CONFIG))
+    unet: dict = field(default_factory=lambda: dict(DEMO_UNET_CONFIG))
+    text_encoder: dict = field(default_factory=lambda: dict(DEMO_TEXT_ENCODER_CONFIG))
+    scheduler: dict = field(default_factory=lambda: dict(DEMO_SCHEDULER_CONFIG))
+    num_merges: int = 400
+    vae_stage: StageConfig = field(
+        default_factory=lambda: StageConfig(steps=600, batch_size=16, lr=1e-3, warmup=50))
+    unet_stage: StageConfig = field(
+        default_factory=lambda: StageConfig(steps=3000, batch_size=16, lr=1e-3, warmup=200,
+                                            weight_decay=0.01))
+    vae_loss: VAELossConfig = field(default_factory=VAELossConfig)
+    unet_loss: UNetLossConfig = field(default_factory=UNetLossConfig)
+    seed: int = 0
+
+
+def train_tiny_sd(images: torch.Tensor, captions: Sequence[str], out: str, work_dir: str,
+                  recipe: Optional[TinySDRecipe] = None, resume: bool = False,
+                  max_steps: Optional[int] = None) -> Dict:
+    """Train the VAE, cache latents, train UNet + text encoder, save a folder.
+
+    Each stage's checkpoint lives in ``work_dir`` (``vae.pth``,
+    ``latents.pth``, ``unet.pth``, the learned tokenizer in ``tokenizer/``);
+    with ``resume`` a finished stage is skipped and an unfinished one
+    continues. When both stages are done the model is written to ``out`` with
+    ``StableDiffusionPipeline.save_pretrained`` (safetensors).
+
+    Args:
+        images (Tensor): uint8, shape (N, 3, H, W).
+        captions (Sequence[str]): one caption per image.
+        out (str): the diffusers folder to write.
+        work_dir (str): checkpoints and logs.
+        recipe (TinySDRecipe, optional): configs (default: the demo's).
+        resume (bool): continue from ``work_dir``'s checkpoints.
+        max_steps (int, optional): run at most this many steps per stage in
+            this call (for time-sliced training); ``out`` is written only
+            when everything is finished.
+
+    Returns:
+        dict: a summary (steps, seconds, last losses, scaling factor, whether
+        the model was written).
+    """
+    recipe = recipe or TinySDRecipe()
+    if len(images) != len(captions):
+        raise ValueError(f'{len(images)} images but {len(captions)} captions')
+    os.makedirs(work_dir, exist_ok=True)
+    with open(osp.join(work_dir, 'recipe.json'), 'w') as f:
+        json.dump(asdict(recipe), f, indent=2, default=list)
+    tokenizer_dir = osp.join(work_dir, 'tokenizer')
+    components = build_components(
+        unet=recipe.unet, vae=recipe.vae, text_encoder=recipe.text_encoder,
+        scheduler=recipe.scheduler, vocabulary=captions, num_merges=recipe.num_merges,
+        tokenizer_dir=tokenizer_dir, seed=recipe.seed)
+    summary = dict(num_images=len(images))
+
+    vae_ckpt = osp.join(work_dir, 'vae.pth')
+    vae_result = train_vae(components.vae, images, recipe.vae_stage, recipe.vae_loss, vae_ckpt,
+                           resume=resume, max_steps=max_steps)
+    summary['vae'] = dict(step=vae_result.step, seconds=round(vae_result.seconds, 1),
+                          last_loss=_tail_mean(vae_result.losses))
+    if vae_result.step < recipe.vae_stage.steps:
+        summary['finished'] = False
+        return summary
+
+    latents_file = osp.join(work_dir, 'latents.pth')
+    if resume and osp.isfile(latents_file):
+        cached = load_checkpoint(latents_file)
+    else:
+        mean, std = encode_latents(components.vae, images)
+        cached = dict(mean=mean, std=std, scaling_factor=torch.tensor(
+            latent_scaling_factor(mean, std)))
+        save_checkpoint(latents_file, cached)
+    scaling = float(cached['scaling_factor'])
+    components.vae.register_to_config(scaling_factor=scaling)
+    summary['scaling_factor'] = scaling
+    logger.info('latents %s, scaling_factor %.5f', tuple(cached['mean'].shape), scaling)
+
+    input_ids = tokenize(components.tokenizer, captions)
+    unet_result = train_unet(components, cached['mean'], cached['std'], input_ids,
+                             recipe.unet_stage, recipe.unet_loss, osp.join(work_dir, 'unet.pth'),
+                             resume=resume, max_steps=max_steps)
+    summary['unet'] = dict(step=unet_result.step, seconds=round(unet_result.seconds, 1),
+                           last_loss=_tail_mean(unet_result.losses))
+    if unet_result.step < recipe.unet_stage.steps:
+        summary['finished'] = False
+        return summary
+    components.save_pretrained(out)
+    summary['finished'] = True
+    summary['out'] = out
+    return summary
+
+
+def _tail_mean(losses: List[float], n: int = 50) -> Optional[float]:
+    return round(sum(losses[-n:]) / len(losses[-n:]), 6) if losses else None

@@ -1,0 +1,66 @@
+"""Train the tiny Stable-Diffusion-architecture model on a world's unlabelled pool.
+
+Example::
+
+    python tools/make_demo_world.py --out data/demo_world --seed 0 --pool 5000 --splits pool
+    python tools/train_tiny_sd.py --world data/demo_world --out checkpoints/demo-world-sd \\
+        --work-dir work_dirs/tiny_sd
+    # interrupted? the same command with --resume continues where it stopped
+    python tools/train_tiny_sd.py --world data/demo_world --out checkpoints/demo-world-sd \\
+        --work-dir work_dirs/tiny_sd --resume
+
+The recipe (model sizes, losses, schedules) is
+:class:`mmdatasetdm.diffusion.training.TinySDRecipe`; the flags below only
+override the step counts, batch sizes and intervals.
+"""
+import argparse
+import json
+import logging
+import os.path as osp
+import sys
+
+import torch
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--world', required=True, help='world root (images/, captions/)')
+    parser.add_argument('--split', default='pool', help='split to train on (default: pool)')
+    parser.add_argument('--out', required=True, help='diffusers folder to write')
+    parser.add_argument('--work-dir', required=True, help='checkpoints and log')
+    parser.add_argument('--vae-steps', type=int, help='VAE optimiser steps')
+    parser.add_argument('--unet-steps', type=int, help='UNet optimiser steps')
+    parser.add_argument('--batch-size', type=int, help='batch size of both stages')
+    parser.add_argument('--ckpt-every', type=int, help='checkpoint interval (steps)')
+    parser.add_argument('--log-every', type=int, help='log interval (steps)')
+    parser.add_argument('--limit', type=int, help='use only the first N images')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch CPU threads (1 is fastest on a shared machine)')
+    parser.add_argument('--resume', action='store_true', help="continue from --work-dir's checkpoints")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from mmdatasetdm.diffusion.training import (TinySDRecipe, load_image_folder_split,
+                                                train_tiny_sd)
+    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s', stream=sys.stdout,
+                        force=True)
+    recipe = TinySDRecipe()
+    for stage, steps in ((recipe.vae_stage, args.vae_steps), (recipe.unet_stage, args.unet_steps)):
+        if steps is not None:
+            stage.steps = steps
+        for name in ('batch_size', 'ckpt_every', 'log_every'):
+            if getattr(args, name) is not None:
+                setattr(stage, name, getattr(args, name))
+    images, captions = load_image_folder_split(args.world, args.split, args.limit)
+    logging.info('%d images %s from %s', len(images), tuple(images.shape[1:]),
+                 osp.join(args.world, 'images', args.split))
+    summary = train_tiny_sd(images, captions, args.out, args.work_dir, recipe,
+                            resume=args.resume)
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == '__main__':
+    main()
