@@ -1,0 +1,82 @@
+# A tiny instance P-Decoder that runs on CPU in seconds: the same code as
+# instance_coco_800.py with a tiny SD-architecture model and narrow layers, on
+# a small COCO-format set (images/ + annotations/instances.json).
+#   tools/train.py configs/pdecoder/instance_tiny.py --cfg-options \
+#       model.backbone.pretrained=work_dirs/tiny_sd data_root=DIR ...
+_base_ = ['../_base_/models/pdecoder_instance_sd15.py']
+default_scope = 'mmdet'
+class_names = ('cone', 'ball')
+num_things_classes = len(class_names)
+num_classes = num_things_classes
+embed = 64
+num_queries = 8
+meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
+             'flip_direction', 'prompt', 'prompt_words')
+model = dict(
+    backbone=dict(pretrained=None, dtype='fp32', class_names=class_names,
+                  capture=dict(attention_strides=(8, 16, 32))),
+    panoptic_head=dict(
+        in_channels=[32, 32, 64, 64], feat_channels=embed, out_channels=embed,
+        num_things_classes=num_things_classes, num_queries=num_queries,
+        pixel_decoder=dict(
+            attention=dict(strides=(8, 16, 32), tokens='words', words=class_names),
+            norm_cfg=dict(type='GN', num_groups=16),
+            encoder=dict(num_layers=1, layer_cfg=dict(
+                self_attn_cfg=dict(embed_dims=embed, num_heads=4),
+                ffn_cfg=dict(embed_dims=embed, feedforward_channels=2 * embed))),
+            positional_encoding=dict(num_feats=embed // 2)),
+        positional_encoding=dict(num_feats=embed // 2),
+        transformer_decoder=dict(num_layers=3, layer_cfg=dict(
+            self_attn_cfg=dict(embed_dims=embed, num_heads=4),
+            cross_attn_cfg=dict(embed_dims=embed, num_heads=4),
+            ffn_cfg=dict(embed_dims=embed, feedforward_channels=2 * embed))),
+        loss_cls=dict(class_weight=[1.0] * num_classes + [0.1])),
+    panoptic_fusion_head=dict(num_things_classes=num_things_classes),
+    train_cfg=dict(num_points=2048),
+    test_cfg=dict(max_per_image=num_queries))
+
+dataset_type = 'CocoDataset'
+data_root = 'data/toy_coco/'
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='mmdatasetdm.AddPrompt', classes=class_names, source='present'),
+    dict(type='PackDetInputs', meta_keys=meta_keys),
+]
+test_pipeline = train_pipeline
+dataset = dict(type=dataset_type, data_root=data_root, metainfo=dict(classes=class_names),
+               ann_file='annotations/instances.json', data_prefix=dict(img='images/'),
+               filter_cfg=dict(filter_empty_gt=True, min_size=1), pipeline=train_pipeline)
+train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
+                        sampler=dict(type='InfiniteSampler', shuffle=True),
+                        batch_sampler=None, dataset=dataset)
+val_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False, drop_last=False,
+                      sampler=dict(type='DefaultSampler', shuffle=False),
+                      dataset=dict(dataset, test_mode=True, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/instances.json',
+                     metric=['segm'], format_only=False)
+test_evaluator = val_evaluator
+
+optim_wrapper = dict(type='OptimWrapper',
+                     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.0),
+                     clip_grad=dict(max_norm=1.0, norm_type=2))
+param_scheduler = []
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=200, val_interval=200)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=200, max_keep_ckpts=1),
+    sampler_seed=dict(type='DistSamplerSeedHook'))
+env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+               dist_cfg=dict(backend='gloo'))
+log_processor = dict(by_epoch=False)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0)
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='DetLocalVisualizer', vis_backends=vis_backends, name='visualizer')
