@@ -1,0 +1,146 @@
+"""Training the tiny SD model: losses fall, resume is exact, the folder loads."""
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+
+from mmdatasetdm.diffusion.components import build_components, load_components
+from mmdatasetdm.diffusion.training import (DEMO_SCHEDULER_CONFIG, StageConfig, TinySDRecipe,
+                                            UNetLossConfig, encode_latents,
+                                            latent_scaling_factor, load_checkpoint, tokenize,
+                                            train_tiny_sd, train_unet, train_vae)
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SHIPPED = osp.join(REPO, 'checkpoints', 'demo-world-sd')
+
+# 16x16 images -> 8x8 latents (factor 2); a 4-level SD-shaped UNet on top.
+VAE = dict(in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1,
+           norm_num_groups=4, block_out_channels=(8, 8),
+           down_block_types=('DownEncoderBlock2D',) * 2, up_block_types=('UpDecoderBlock2D',) * 2,
+           sample_size=16)
+UNET = dict(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
+            block_out_channels=(16, 16, 32, 32), norm_num_groups=8, cross_attention_dim=16,
+            attention_head_dim=4,
+            down_block_types=('CrossAttnDownBlock2D', 'CrossAttnDownBlock2D',
+                              'CrossAttnDownBlock2D', 'DownBlock2D'),
+            up_block_types=('UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D',
+                            'CrossAttnUpBlock2D'))
+TEXT = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+            max_position_embeddings=77)
+CAPTIONS = ['a photo of a red ball on grass', 'a photo of a blue car on a road',
+            'a photo of two people on sand', 'a photo of a green tree in the snow'] * 2
+
+
+def toy_images(n=8, size=16):
+    """Coloured squares on flat backgrounds, uint8 (n, 3, size, size)."""
+    rng = np.random.default_rng(0)
+    images = np.zeros((n, size, size, 3), np.uint8)
+    for i in range(n):
+        images[i] = rng.integers(0, 256, 3)
+        x, y = rng.integers(0, size // 2, 2)
+        images[i, y:y + size // 2, x:x + size // 2] = rng.integers(0, 256, 3)
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+
+
+def tiny(tmp_path=None):
+    return build_components(unet=UNET, vae=VAE, text_encoder=TEXT,
+                            scheduler=DEMO_SCHEDULER_CONFIG, vocabulary=CAPTIONS, num_merges=100,
+                            tokenizer_dir=None if tmp_path is None else str(tmp_path / 'tok'),
+                            seed=0)
+
+
+def latents_of(components, images):
+    mean, std = encode_latents(components.vae, images)
+    components.vae.register_to_config(scaling_factor=latent_scaling_factor(mean, std))
+    return mean, std, tokenize(components.tokenizer, CAPTIONS[:len(images)])
+
+
+def test_losses_go_down():
+    torch.set_num_threads(1)
+    images = toy_images()
+    comp = tiny()
+    vae = train_vae(comp.vae, images, StageConfig(steps=40, batch_size=8, lr=3e-3, warmup=1,
+                                                  log_every=100))
+    assert np.mean(vae.losses[-5:]) < 0.8 * np.mean(vae.losses[:5])
+    assert not any(p.requires_grad for p in comp.vae.parameters())
+    mean, std, ids = latents_of(comp, images)
+    scaled = mean * comp.vae.config.scaling_factor
+    assert 0.5 < float(scaled.std()) < 1.5
+    unet = train_unet(comp, mean, std, ids,
+                      StageConfig(steps=40, batch_size=8, lr=3e-3, warmup=1, log_every=100),
+                      UNetLossConfig(ema_decay=0.0))
+    assert np.mean(unet.losses[-10:]) < 0.8 * np.mean(unet.losses[:10])
+
+
+def test_resume_is_exact(tmp_path):
+    torch.set_num_threads(1)
+    images = toy_images()
+    cfg = StageConfig(steps=6, batch_size=4, lr=1e-3, warmup=2, ckpt_every=3, log_every=100)
+
+    def run(ckpt, max_steps=None, resume=False):
+        comp = tiny()
+        vae = train_vae(comp.vae, images, cfg, ckpt_path=ckpt + '.vae', resume=resume,
+                        max_steps=max_steps)
+        comp = tiny()  # the UNet stage always starts from the same VAE
+        mean, std, ids = latents_of(comp, images)
+        unet = train_unet(comp, mean, std, ids, cfg, UNetLossConfig(ema_decay=0.9),
+                          ckpt_path=ckpt + '.unet', resume=resume, max_steps=max_steps)
+        return vae, unet, comp
+
+    vae_a, unet_a, comp_a = run(str(tmp_path / 'a'))
+    vae_b1, unet_b1, _ = run(str(tmp_path / 'b'), max_steps=3)
+    assert (vae_b1.step, unet_b1.step) == (3, 3)
+    vae_b2, unet_b2, comp_b = run(str(tmp_path / 'b'), resume=True)
+    assert (vae_b2.step, unet_b2.step) == (6, 6)
+    assert vae_a.losses == vae_b1.losses + vae_b2.losses
+    assert unet_a.losses == unet_b1.losses + unet_b2.losses
+    # the shipped weights (EMA) match too
+    ref, got = comp_a.unet.state_dict(), comp_b.unet.state_dict()
+    assert all(torch.equal(ref[k], got[k]) for k in ref)
+    state = load_checkpoint(str(tmp_path / 'b') + '.unet')
+    assert state['step'] == 6 and set(state['ema']) == {'unet', 'text_encoder'}
+
+
+def test_train_tiny_sd_writes_a_loadable_folder(tmp_path):
+    from diffusers import StableDiffusionPipeline
+    torch.set_num_threads(1)
+    recipe = TinySDRecipe(vae=VAE, unet=UNET, text_encoder=TEXT, num_merges=100,
+                          vae_stage=StageConfig(steps=2, batch_size=4, warmup=1),
+                          unet_stage=StageConfig(steps=2, batch_size=4, warmup=1))
+    out, work = str(tmp_path / 'model'), str(tmp_path / 'work')
+    partial = train_tiny_sd(toy_images(), CAPTIONS, out, work, recipe, max_steps=1)
+    assert not partial['finished'] and not osp.exists(out)
+    summary = train_tiny_sd(toy_images(), CAPTIONS, out, work, recipe, resume=True)
+    assert summary['finished'] and summary['vae']['step'] == 2 and summary['unet']['step'] == 2
+    assert osp.isfile(osp.join(out, 'unet', 'diffusion_pytorch_model.safetensors'))
+
+    comp = load_components(out)
+    assert comp.vae.config.scaling_factor == pytest.approx(summary['scaling_factor'])
+    assert type(comp.scheduler).__name__ == 'DPMSolverMultistepScheduler'
+    pipe = StableDiffusionPipeline.from_pretrained(out, safety_checker=None,
+                                                   requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    image = pipe('a photo of a red ball', num_inference_steps=2, output_type='np',
+                 generator=torch.Generator().manual_seed(0)).images
+    assert image.shape == (1, 16, 16, 3) and np.isfinite(image).all()
+
+
+@pytest.mark.skipif(not osp.isfile(osp.join(SHIPPED, 'model_index.json')),
+                    reason='the shipped demo-world model is not in this checkout')
+def test_shipped_demo_world_model():
+    from diffusers import StableDiffusionPipeline
+    torch.set_num_threads(1)
+    size = sum(osp.getsize(osp.join(root, f)) for root, _, files in __import__('os').walk(SHIPPED)
+               for f in files if f != 'samples.png')
+    assert size <= 25 * 2**20
+    comp = load_components(SHIPPED)
+    assert comp.vae_scale_factor * comp.unet.config.sample_size == 64
+    assert comp.vae.config.scaling_factor != 0.18215  # measured on the world's latents
+    pipe = StableDiffusionPipeline.from_pretrained(SHIPPED, safety_checker=None,
+                                                   requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    image = pipe('a photo of a red car on a road', num_inference_steps=4, output_type='np',
+                 generator=torch.Generator().manual_seed(0)).images
+    assert image.shape == (1, 64, 64, 3) and np.isfinite(image).all()
+    assert image.std() > 0.02  # not a flat colour
