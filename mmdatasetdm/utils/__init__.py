@@ -1,3 +1,3 @@
-from .dist import get_dist_info, setup_distributed
+from .dist import adapt_runner_config, get_dist_info, setup_distributed
 
-__all__ = ['setup_distributed', 'get_dist_info']
+__all__ = ['setup_distributed', 'get_dist_info', 'adapt_runner_config']

@@ -69,3 +69,13 @@ def setup_distributed(launcher: str = 'none', backend: str = None, port: int = 2
         torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)) % torch.cuda.device_count())
     dist.init_process_group(backend=backend)
     return get_dist_info()
+
+
+def adapt_runner_config(cfg, world_size: int) -> None:
+    """Make a runner config work in the current process group.
+
+    On CPUs, mmengine's default DDP wrapper passes ``device_ids=[LOCAL_RANK]``,
+    which DDP refuses for CPU modules; the wrapper gets ``device_ids=None``.
+    """
+    if world_size > 1 and not torch.cuda.is_available():
+        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)

@@ -1,0 +1,45 @@
+"""The thin CLIs: tools/train.py and tools/test.py on the tiny semantic P-Decoder."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+from tests.toy_data import make_toy_seg_dataset
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+CONFIG = 'configs/pdecoder/semantic_tiny.py'
+
+
+def _run(args, **kw):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.run([sys.executable] + args, cwd=ROOT, env=env, capture_output=True,
+                          text=True, **kw)
+
+
+def test_train_resume_and_test_from_the_command_line(tmp_path, tiny_sd_folder):
+    data = make_toy_seg_dataset(str(tmp_path / 'data'), num=4, size=64)
+    work = str(tmp_path / 'work')
+    opts = ['--cfg-options', f'model.backbone.pretrained={tiny_sd_folder}',
+            f'train_dataloader.dataset.data_root={data}', f'val_dataloader.dataset.data_root={data}',
+            f'test_dataloader.dataset.data_root={data}', 'train_cfg.max_iters=2',
+            'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2']
+    out = _run(['tools/train.py', CONFIG, '--work-dir', work] + opts)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert osp.isfile(osp.join(work, 'iter_2.pth'))
+    assert 'mIoU' in out.stdout + out.stderr
+
+    out = _run(['tools/train.py', CONFIG, '--work-dir', work, '--resume'] + opts[:-3] +
+               ['train_cfg.max_iters=4', 'train_cfg.val_interval=4',
+                'default_hooks.checkpoint.interval=4'])
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert 'Load checkpoint from' in out.stdout + out.stderr
+    assert osp.isfile(osp.join(work, 'iter_4.pth'))
+
+    metrics_file = str(tmp_path / 'metrics.json')
+    out = _run(['tools/test.py', CONFIG, osp.join(work, 'iter_4.pth'), '--work-dir', work,
+                '--out', metrics_file] + opts[:5])
+    assert out.returncode == 0, out.stderr[-3000:]
+    with open(metrics_file) as f:
+        metrics = json.load(f)
+    assert 0.0 <= metrics['mIoU'] <= 100.0
