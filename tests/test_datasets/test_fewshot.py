@@ -1,0 +1,226 @@
+"""Few-shot subsets: seeded, class-balanced, N respected, written files load."""
+import importlib.util
+import json
+import os
+import os.path as osp
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmdatasetdm.datasets.fewshot import (load_coco_json, make_coco_subset, make_seg_split,
+                                          read_split_file, select_balanced)
+
+TOOL = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'make_fewshot_split.py')
+# class -> number of images containing it (class 0 is everywhere)
+SEG_FREQ = {1: 20, 2: 10, 3: 5, 4: 2, 5: 1}
+COCO_FREQ = {1: 30, 2: 12, 3: 6, 7: 3, 9: 1}
+
+
+def _image_classes(num, freq, seed=0):
+    rng = np.random.default_rng(seed)
+    classes = {i: set() for i in range(num)}
+    for c, n in freq.items():
+        for i in rng.choice(num, n, replace=False):
+            classes[int(i)].add(c)
+    return classes
+
+
+@pytest.fixture(scope='module')
+def seg_data(tmp_path_factory):
+    """30 label maps (+ images) in mmseg's img_dir/ann_dir layout and a split file."""
+    root = str(tmp_path_factory.mktemp('seg'))
+    os.makedirs(osp.join(root, 'ann_dir'))
+    os.makedirs(osp.join(root, 'img_dir'))
+    classes = _image_classes(30, SEG_FREQ)
+    ids = []
+    for i, present in classes.items():
+        label = np.zeros((8, 8), np.uint8)
+        label[0, 0] = 255
+        for k, c in enumerate(sorted(present)):
+            label[1 + k, :] = c
+        name = f'img_{i:03d}'
+        Image.fromarray(label).save(osp.join(root, 'ann_dir', name + '.png'))
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(osp.join(root, 'img_dir', name + '.jpg'))
+        ids.append(name)
+    with open(osp.join(root, 'train.txt'), 'w') as f:
+        f.write('\n'.join(ids) + '\n')
+    return root, {f'img_{i:03d}': c | {0} for i, c in classes.items()}
+
+
+def _coco(num=40, keypoints=False):
+    classes = _image_classes(num, {1: 30} if keypoints else COCO_FREQ, seed=1)
+    images = [dict(id=100 + i, file_name=f'{i:06d}.jpg', width=32, height=24)
+              for i in range(num)]
+    anns = []
+    for i, present in classes.items():
+        for c in sorted(present):
+            for _ in range(1 + i % 2):
+                ann = dict(id=len(anns) + 1, image_id=100 + i, category_id=c,
+                           bbox=[1.0, 2.0, 8.0, 6.0], area=48.0, iscrowd=0,
+                           segmentation=[[1.0, 2.0, 9.0, 2.0, 9.0, 8.0, 1.0, 8.0]])
+                if keypoints:
+                    ann.update(keypoints=[3, 4, 2] * 17, num_keypoints=17)
+                anns.append(ann)
+    if keypoints:
+        cats = [dict(id=1, name='person', supercategory='person',
+                     keypoints=[f'k{j}' for j in range(17)], skeleton=[[1, 2]])]
+    else:
+        cats = [dict(id=c, name=f'cat{c}', supercategory='thing') for c in (1, 2, 3, 5, 7, 9)]
+    # one crowd annotation: copied with its image but never counts a class
+    anns.append(dict(id=len(anns) + 1, image_id=100, category_id=1, bbox=[0, 0, 4, 4], area=16,
+                     iscrowd=1, segmentation=dict(counts=[0, 16, 752], size=[24, 32])))
+    return dict(info=dict(description='toy'), licenses=[], images=images, annotations=anns,
+                categories=cats)
+
+
+@pytest.fixture()
+def coco_file(tmp_path):
+    path = str(tmp_path / 'instances.json')
+    with open(path, 'w') as f:
+        json.dump(_coco(), f)
+    return path
+
+
+# ------------------------------------------------------------- algorithm
+def test_selection_is_seeded_balanced_and_sized():
+    classes = _image_classes(50, {1: 40, 2: 15, 3: 6, 4: 3, 5: 1})
+    a = select_balanced(classes, 10, seed=0, min_per_class=2)
+    assert a.ids == select_balanced(classes, 10, seed=0, min_per_class=2).ids
+    assert len(a.ids) == len(set(a.ids)) == 10
+    assert a.ids == sorted(a.ids)  # dataset order
+    others = {tuple(select_balanced(classes, 10, seed=s, min_per_class=2).ids) for s in range(1, 6)}
+    assert len(others | {tuple(a.ids)}) > 1  # seeds differ
+    counts = Counter(c for i in a.ids for c in classes[i])
+    for c, avail in a.available.items():
+        assert counts[c] == a.chosen[c] >= min(2, avail)
+    assert a.chosen[5] == 1 and a.chosen[4] >= 2
+    # independent of the input's order: the ids are what they are
+    shuffled = list(classes.items())
+    random.Random(3).shuffle(shuffled)
+    assert sorted(select_balanced(dict(shuffled), 10, seed=0, min_per_class=2).ids) == a.ids
+
+
+def test_selection_errors():
+    classes = _image_classes(10, {1: 5, 2: 5, 3: 5})
+    with pytest.raises(ValueError, match=r'cannot choose 11 images from my.json: it has only 10'):
+        select_balanced(classes, 11, source='my.json')
+    with pytest.raises(ValueError, match='positive'):
+        select_balanced(classes, 0)
+    disjoint = {i: {i} for i in range(6)}  # six classes, one per image
+    with pytest.raises(ValueError, match=r'3 images of .* classes \[.*\] are still short'):
+        select_balanced(disjoint, 3)
+
+
+# ------------------------------------------------------------------ mmseg
+def test_seg_split_file_is_balanced_and_loads_in_mmseg(seg_data, tmp_path):
+    root, truth = seg_data
+    out = str(tmp_path / 'splits' / 'train_6_seed0.txt')
+    subset = make_seg_split(osp.join(root, 'ann_dir'), out, num=6, seed=0,
+                            split_file=osp.join(root, 'train.txt'))
+    ids = read_split_file(out)
+    assert ids == subset.ids and len(ids) == 6
+    assert set().union(*(truth[i] for i in ids)) == {0, 1, 2, 3, 4, 5}  # 255 is no class
+    again = make_seg_split(osp.join(root, 'ann_dir'), str(tmp_path / 'again.txt'), num=6, seed=0)
+    assert again.ids == ids  # split file or folder listing: same candidates, same choice
+    other = make_seg_split(osp.join(root, 'ann_dir'), str(tmp_path / 'seed1.txt'), num=6, seed=1)
+    assert other.ids != ids
+    from mmseg.datasets import BaseSegDataset
+    dataset = BaseSegDataset(data_root=root, ann_file=out, img_suffix='.jpg',
+                             data_prefix=dict(img_path='img_dir', seg_map_path='ann_dir'),
+                             metainfo=dict(classes=[str(c) for c in range(6)]), pipeline=[])
+    assert len(dataset) == 6
+    assert osp.basename(dataset[0]['seg_map_path']) == ids[0] + '.png'
+
+
+def test_seg_errors_name_the_file(seg_data, tmp_path):
+    root, _ = seg_data
+    ann_dir = osp.join(root, 'ann_dir')
+    with pytest.raises(ValueError, match='train.txt'):
+        make_seg_split(ann_dir, str(tmp_path / 'x.txt'), num=31,
+                       split_file=osp.join(root, 'train.txt'))
+    bad_split = tmp_path / 'bad.txt'
+    bad_split.write_text('img_000\nnot_there\n')
+    with pytest.raises(FileNotFoundError, match='not_there.png'):
+        make_seg_split(ann_dir, str(tmp_path / 'x.txt'), num=1, split_file=str(bad_split))
+    rgb = tmp_path / 'rgb'
+    rgb.mkdir()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(rgb / 'a.png')
+    with pytest.raises(ValueError, match=r'rgb/a.png has shape \(4, 4, 3\)'):
+        make_seg_split(str(rgb), str(tmp_path / 'x.txt'), num=1)
+    assert not osp.exists(tmp_path / 'x.txt')
+
+
+# ------------------------------------------------------------------- COCO
+def test_coco_subset_loads_and_keeps_the_original_annotations(coco_file, tmp_path):
+    from pycocotools.coco import COCO
+    original = load_coco_json(coco_file)
+    out = str(tmp_path / 'instances_8.json')
+    subset = make_coco_subset(coco_file, out, num=8, seed=0)
+    api = COCO(out)
+    assert sorted(api.getImgIds()) == sorted(subset.ids) and len(subset.ids) == 8
+    written = json.load(open(out))
+    assert written['categories'] == original['categories']
+    assert written['info'] == original['info'] and written['licenses'] == []
+    assert written['images'] == [im for im in original['images'] if im['id'] in subset.ids]
+    assert written['annotations'] == [a for a in original['annotations']
+                                      if a['image_id'] in subset.ids]
+    present = {a['category_id'] for a in written['annotations'] if not a['iscrowd']}
+    assert present == set(COCO_FREQ)  # every annotated category (5 has no images)
+    assert all(api.getAnnIds(imgIds=[i]) for i in subset.ids)  # no empty images
+    assert make_coco_subset(coco_file, str(tmp_path / 'b.json'), 8, seed=0).ids == subset.ids
+    assert make_coco_subset(coco_file, str(tmp_path / 'c.json'), 8, seed=1).ids != subset.ids
+
+
+def test_coco_keypoints_subset_loads(tmp_path):
+    from pycocotools.coco import COCO
+    path = str(tmp_path / 'person_keypoints.json')
+    with open(path, 'w') as f:
+        json.dump(_coco(keypoints=True), f)
+    subset = make_coco_subset(path, str(tmp_path / 'kp_5.json'), num=5, seed=2)
+    api = COCO(str(tmp_path / 'kp_5.json'))
+    assert len(api.getImgIds()) == 5 and api.loadCats(1)[0]['keypoints'][0] == 'k0'
+    assert all(a['num_keypoints'] == 17 for a in api.loadAnns(api.getAnnIds()) if not a['iscrowd'])
+    with pytest.raises(ValueError, match=r'person_keypoints.json \(annotated images\)'):
+        make_coco_subset(path, str(tmp_path / 'x.json'), num=31)
+
+
+@pytest.mark.parametrize('damage, message', [
+    (lambda c: c['annotations'][0].update(image_id=999), 'image_id 999'),
+    (lambda c: c['annotations'][0].update(category_id=42), 'category_id 42'),
+    (lambda c: c.pop('categories'), "no 'categories' list"),
+    (lambda c: c['images'].append(dict(c['images'][0])), 'duplicate images id 100'),
+])
+def test_malformed_coco_is_named(tmp_path, damage, message):
+    coco = _coco()
+    damage(coco)
+    path = str(tmp_path / 'broken.json')
+    with open(path, 'w') as f:
+        json.dump(coco, f)
+    with pytest.raises(ValueError, match=message) as err:
+        make_coco_subset(path, str(tmp_path / 'x.json'), num=2)
+    assert 'broken.json' in str(err.value)
+    with open(path, 'w') as f:
+        f.write('{"images": [')
+    with pytest.raises(ValueError, match='broken.json is not valid JSON'):
+        load_coco_json(path)
+
+
+def test_cli(coco_file, seg_data, tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location('make_fewshot_split', TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = str(tmp_path / 'cli.json')
+    assert tool.main(['coco', '--ann-file', coco_file, '--num', '6', '--seed', '4',
+                      '--out', out]) == 0
+    assert len(json.load(open(out))['images']) == 6
+    root, _ = seg_data
+    split = str(tmp_path / 'cli.txt')
+    assert tool.main(['seg', '--ann-dir', osp.join(root, 'ann_dir'), '--num', '5',
+                      '--min-per-class', '1', '--ignore-classes', '0', '--out', split]) == 0
+    assert len(read_split_file(split)) == 5
+    assert 'wrote 5 images' in capsys.readouterr().out
+    assert tool.main(['coco', '--ann-file', coco_file, '--num', '500', '--out', out]) == 1
+    assert coco_file in capsys.readouterr().err
