@@ -123,7 +123,8 @@ class UNetLossConfig:
         min_snr_gamma (float): Min-SNR loss weighting (Hang et al., 2023),
             ``min(SNR, gamma) / SNR``; 0 gives plain (unweighted) MSE.
         ema_decay (float): decay of the exponential moving average of the
-            UNet and text-encoder weights that is shipped (0 disables EMA).
+            UNet and text-encoder weights that is shipped (0 disables EMA);
+            step ``k`` uses ``min(ema_decay, (1 + k) / (10 + k))``.
         train_text_encoder (bool): learn the text encoder jointly (SD's was
             pretrained CLIP; ours has only the captions to learn from).
     """
@@ -290,10 +291,12 @@ def _run_stage(name: str, modules: Dict[str, nn.Module], optimizer: torch.optim.
             torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         optimizer.step()
         if ema:
+            # warm-up as diffusers' EMAModel: early weights do not linger
+            decay = min(ema_decay, (1 + step) / (10 + step))
             with torch.no_grad():
                 for key, shadow in ema.items():
                     for s, p in zip(shadow.parameters(), modules[key].parameters()):
-                        s.lerp_(p.detach(), 1 - ema_decay)
+                        s.lerp_(p.detach(), 1 - decay)
         step += 1
         result.losses.append(loss.item())
         window_losses.append(loss.item())
