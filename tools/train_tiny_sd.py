@@ -8,6 +8,10 @@ Example::
     # interrupted? the same command with --resume continues where it stopped
     python tools/train_tiny_sd.py --world data/demo_world --out checkpoints/demo-world-sd \\
         --work-dir work_dirs/tiny_sd --resume
+    # optional, beside the UNet stage: sharpen the decoder (encoder frozen); the
+    # --resume command above, run after both finish, ships the sharper decoder
+    python tools/train_tiny_sd.py --world data/demo_world --out checkpoints/demo-world-sd \\
+        --work-dir work_dirs/tiny_sd --stage decoder --resume
 
 The recipe (model sizes, losses, schedules) is
 :class:`mmdatasetdm.diffusion.training.TinySDRecipe`; the flags below only
@@ -30,6 +34,11 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', required=True, help='checkpoints and log')
     parser.add_argument('--vae-steps', type=int, help='VAE optimiser steps')
     parser.add_argument('--unet-steps', type=int, help='UNet optimiser steps')
+    parser.add_argument('--decoder-steps', type=int,
+                        help='steps of the optional decoder fine-tune (--stage decoder)')
+    parser.add_argument('--stage', choices=('all', 'decoder'), default='all',
+                        help="'decoder': fine-tune the trained VAE's decoder only (can run beside "
+                             'the UNet stage; the next --resume run ships it)')
     parser.add_argument('--batch-size', type=int, help='batch size of both stages')
     parser.add_argument('--ckpt-every', type=int, help='checkpoint interval (steps)')
     parser.add_argument('--log-every', type=int, help='log interval (steps)')
@@ -43,12 +52,13 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    from mmdatasetdm.diffusion.training import (TinySDRecipe, load_image_folder_split,
-                                                train_tiny_sd)
+    from mmdatasetdm.diffusion.training import (TinySDRecipe, finetune_decoder,
+                                                load_image_folder_split, train_tiny_sd)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s', stream=sys.stdout,
                         force=True)
     recipe = TinySDRecipe()
-    for stage, steps in ((recipe.vae_stage, args.vae_steps), (recipe.unet_stage, args.unet_steps)):
+    for stage, steps in ((recipe.vae_stage, args.vae_steps), (recipe.unet_stage, args.unet_steps),
+                         (recipe.decoder_stage, args.decoder_steps)):
         if steps is not None:
             stage.steps = steps
         for name in ('batch_size', 'ckpt_every', 'log_every'):
@@ -57,6 +67,10 @@ def main(argv=None):
     images, captions = load_image_folder_split(args.world, args.split, args.limit)
     logging.info('%d images %s from %s', len(images), tuple(images.shape[1:]),
                  osp.join(args.world, 'images', args.split))
+    if args.stage == 'decoder':
+        result = finetune_decoder(images, args.work_dir, recipe, resume=args.resume)
+        print(json.dumps(dict(decoder_step=result.step, seconds=round(result.seconds, 1))))
+        return
     summary = train_tiny_sd(images, captions, args.out, args.work_dir, recipe,
                             resume=args.resume)
     print(json.dumps(summary, indent=2))

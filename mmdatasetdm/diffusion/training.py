@@ -344,7 +344,8 @@ def vae_loss(vae, images: torch.Tensor, generator: torch.Generator,
 
 def train_vae(vae, images: torch.Tensor, cfg: StageConfig,
               weights: Optional[VAELossConfig] = None, ckpt_path: Optional[str] = None,
-              resume: bool = False, max_steps: Optional[int] = None) -> StageResult:
+              resume: bool = False, max_steps: Optional[int] = None,
+              decoder_only: bool = False) -> StageResult:
     """Train ``vae`` on uint8 images with random mini-batches.
 
     Args:
@@ -355,10 +356,20 @@ def train_vae(vae, images: torch.Tensor, cfg: StageConfig,
         ckpt_path (str, optional): checkpoint file.
         resume (bool): continue from ``ckpt_path``.
         max_steps (int, optional): stop early in this call.
+        decoder_only (bool): fine-tune only the decoder (and
+            ``post_quant_conv``), as SD's ft-MSE decoder was: the encoder and
+            so the latents the UNet learns on stay unchanged, and the decoder
+            can keep improving while the UNet trains.
     """
     weights = weights or VAELossConfig()
-    vae.requires_grad_(True)
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    vae.requires_grad_(not decoder_only)
+    if decoder_only:
+        weights = VAELossConfig(**{**asdict(weights), 'kl': 0.0})
+        for module in (vae.decoder, vae.post_quant_conv):
+            if module is not None:
+                module.requires_grad_(True)
+    params = [p for p in vae.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     def step_fn(generator):
         index = torch.randint(len(images), (cfg.batch_size,), generator=generator)
@@ -367,8 +378,8 @@ def train_vae(vae, images: torch.Tensor, cfg: StageConfig,
         batch = torch.where(flip[:, None, None, None], batch.flip(3), batch)
         return vae_loss(vae, batch, generator, weights)
 
-    result = _run_stage('vae', dict(vae=vae), optimizer, cfg, step_fn, ckpt_path, resume,
-                        max_steps)
+    result = _run_stage('vae-decoder' if decoder_only else 'vae', dict(vae=vae), optimizer, cfg,
+                        step_fn, ckpt_path, resume, max_steps)
     vae.requires_grad_(False)
     return result
 
@@ -517,6 +528,8 @@ class TinySDRecipe:
             ``DEMO_*`` constants).
         num_merges (int): BPE merges of the tokenizer learned from captions.
         vae_stage, unet_stage (StageConfig): optimisation of each stage.
+        decoder_stage (StageConfig): the optional decoder fine-tune
+            (:func:`finetune_decoder`), run beside the UNet stage.
         vae_loss (VAELossConfig), unet_loss (UNetLossConfig): loss settings.
         seed (int): seed of the initial weights.
     """
@@ -531,6 +544,8 @@ class TinySDRecipe:
     unet_stage: StageConfig = field(
         default_factory=lambda: StageConfig(steps=3000, batch_size=16, lr=1e-3, warmup=200,
                                             weight_decay=0.01))
+    decoder_stage: StageConfig = field(
+        default_factory=lambda: StageConfig(steps=1000, batch_size=16, lr=5e-4, warmup=20))
     vae_loss: VAELossConfig = field(default_factory=VAELossConfig)
     unet_loss: UNetLossConfig = field(default_factory=UNetLossConfig)
     seed: int = 0
@@ -606,10 +621,54 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[str], out: str, work_
     if unet_result.step < recipe.unet_stage.steps:
         summary['finished'] = False
         return summary
+    decoder_ckpt = osp.join(work_dir, 'vae_decoder.pth')
+    if osp.isfile(decoder_ckpt):
+        state = load_checkpoint(decoder_ckpt)
+        if int(state['step']) < int(state['total_steps']):
+            logger.warning('%s is unfinished (step %d/%d); shipping its decoder anyway',
+                           decoder_ckpt, int(state['step']), int(state['total_steps']))
+        _load_decoder(components.vae, state['modules']['vae'])
+        summary['decoder_finetune_steps'] = int(state['step'])
     components.save_pretrained(out)
     summary['finished'] = True
     summary['out'] = out
     return summary
+
+
+def _load_decoder(vae, state_dict: Dict[str, torch.Tensor]) -> None:
+    """Copy the decoder half of a VAE state dict into ``vae`` (encoder kept)."""
+    decoder = {k: v for k, v in state_dict.items()
+               if k.startswith(('decoder.', 'post_quant_conv.'))}
+    encoder_keys = {k for k in vae.state_dict() if k.startswith(('encoder.', 'quant_conv.'))}
+    missing, unexpected = vae.load_state_dict(decoder, strict=False)
+    if unexpected or set(missing) != encoder_keys:
+        raise RuntimeError(f'decoder checkpoint does not match the VAE: missing '
+                           f'{sorted(set(missing) - encoder_keys)}, unexpected {unexpected}')
+
+
+def finetune_decoder(images: torch.Tensor, work_dir: str, recipe: Optional[TinySDRecipe] = None,
+                     resume: bool = False, max_steps: Optional[int] = None) -> StageResult:
+    """Fine-tune the trained VAE's decoder (``work_dir/vae_decoder.pth``).
+
+    Starts from the finished ``work_dir/vae.pth``; the encoder is frozen, so
+    the cached latents and the UNet stage are unaffected and this can run in
+    a second process while the UNet trains. :func:`train_tiny_sd` ships the
+    fine-tuned decoder when the checkpoint exists.
+    """
+    from diffusers import AutoencoderKL
+    recipe = recipe or TinySDRecipe()
+    vae_ckpt = osp.join(work_dir, 'vae.pth')
+    if not osp.isfile(vae_ckpt):
+        raise FileNotFoundError(f'{vae_ckpt} not found: train the VAE stage first')
+    state = load_checkpoint(vae_ckpt)
+    if int(state['step']) < int(state['total_steps']):
+        raise RuntimeError(f'{vae_ckpt} is unfinished (step {int(state["step"])}/'
+                           f'{int(state["total_steps"])})')
+    vae = AutoencoderKL(**recipe.vae)
+    vae.load_state_dict(state['modules']['vae'])
+    return train_vae(vae, images, recipe.decoder_stage, recipe.vae_loss,
+                     osp.join(work_dir, 'vae_decoder.pth'), resume=resume, max_steps=max_steps,
+                     decoder_only=True)
 
 
 def _tail_mean(losses: List[float], n: int = 50) -> Optional[float]:

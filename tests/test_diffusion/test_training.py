@@ -7,7 +7,7 @@ import torch
 
 from mmdatasetdm.diffusion.components import build_components, load_components
 from mmdatasetdm.diffusion.training import (DEMO_SCHEDULER_CONFIG, StageConfig, TinySDRecipe,
-                                            UNetLossConfig, encode_latents,
+                                            UNetLossConfig, encode_latents, finetune_decoder,
                                             latent_scaling_factor, load_checkpoint, tokenize,
                                             train_tiny_sd, train_unet, train_vae)
 
@@ -115,7 +115,22 @@ def test_train_tiny_sd_writes_a_loadable_folder(tmp_path):
     assert summary['finished'] and summary['vae']['step'] == 2 and summary['unet']['step'] == 2
     assert osp.isfile(osp.join(out, 'unet', 'diffusion_pytorch_model.safetensors'))
 
+    with pytest.raises(FileNotFoundError, match='train the VAE stage first'):
+        finetune_decoder(toy_images(), str(tmp_path / 'elsewhere'), recipe)
+    # the decoder fine-tune (beside the UNet stage) is shipped by the next resume
+    recipe.decoder_stage = StageConfig(steps=2, batch_size=4, warmup=1)
+    assert finetune_decoder(toy_images(), work, recipe).step == 2
+    assert train_tiny_sd(toy_images(), CAPTIONS, out, work, recipe,
+                         resume=True)['decoder_finetune_steps'] == 2
+    vae_state = load_checkpoint(osp.join(work, 'vae.pth'))['modules']['vae']
+    decoder_state = load_checkpoint(osp.join(work, 'vae_decoder.pth'))['modules']['vae']
+
     comp = load_components(out)
+    shipped = comp.vae.state_dict()
+    for key, value in shipped.items():
+        ref = decoder_state if key.startswith(('decoder.', 'post_quant_conv.')) else vae_state
+        assert torch.equal(value, ref[key]), key
+    assert not all(torch.equal(vae_state[k], decoder_state[k]) for k in decoder_state)
     assert comp.vae.config.scaling_factor == pytest.approx(summary['scaling_factor'])
     assert type(comp.scheduler).__name__ == 'DPMSolverMultistepScheduler'
     pipe = StableDiffusionPipeline.from_pretrained(out, safety_checker=None,
