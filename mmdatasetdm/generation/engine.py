@@ -102,7 +102,8 @@ class GenerationEngine:
         run_info = dict(timestep=self.sampler.capture_timestep(), scheduler=self.sampler.scheduler_name,
                         steps=self.sampling.steps, guidance=self.sampling.guidance_scale,
                         decoder=self.decoder.checkpoint_hash, task=self.task)
-        return ShardWriter(shard_dir(out_dir, rank), run_info=run_info, config=self.identity, **cfg)
+        return ShardWriter(shard_dir(out_dir, rank), run_info=run_info, config=self.identity,
+                           classes=self.decoder.classes, **cfg)
 
     def batches(self, rank: int = 0, world_size: int = 1) -> List[List[int]]:
         """The batches of sample indices this rank generates."""

@@ -36,6 +36,7 @@ from .coco import (KeypointMeta, check_categories, coco_document, image_id_of, i
                    keypoint_annotations)
 from .images import DEFAULT_DEPTH_SCALE, normalise_image_ext, write_depth, write_image, write_semantic
 
+DATASET_META = 'dataset.json'
 SHARD_META = 'shard.json'
 PARTS_DIR = 'parts'
 MANIFEST = 'manifest.jsonl'
@@ -132,6 +133,9 @@ class ShardWriter:
             reopening with a different one is refused.
         keep_rejected (bool): also write the files of rejected samples (their
             manifest line is always written).
+        classes (Sequence[str], optional): the class names of the label ids
+            (the decoder's classes); datasets map them onto a real dataset's
+            classes by name.
         fsync (bool): flush each file to disk before its rename.
     """
 
@@ -140,7 +144,8 @@ class ShardWriter:
                  jpeg_quality: int = 95, palette: Union[None, str, Sequence] = None,
                  num_classes: Optional[int] = None, depth_scale: float = DEFAULT_DEPTH_SCALE,
                  run_info: Optional[Mapping[str, Any]] = None, config: Optional[Mapping[str, Any]] = None,
-                 keep_rejected: bool = False, fsync: bool = False):
+                 keep_rejected: bool = False, fsync: bool = False,
+                 classes: Optional[Sequence[str]] = None):
         self.dir = str(shard_dir)
         self.categories = None if categories is None else check_categories(categories)
         if keypoint_meta is not None and not isinstance(keypoint_meta, KeypointMeta):
@@ -163,7 +168,8 @@ class ShardWriter:
                          keypoint_meta=None if keypoint_meta is None else keypoint_meta.to_dict(),
                          image_ext=self.image_ext, jpeg_quality=self.jpeg_quality, palette=self.palette,
                          num_classes=num_classes, depth_scale=self.depth_scale, run_info=self.run_info,
-                         config=_jsonable(config), keep_rejected=self.keep_rejected)
+                         config=_jsonable(config), keep_rejected=self.keep_rejected,
+                         classes=None if classes is None else [str(c) for c in classes])
         self._open()
 
     def _open(self):
@@ -338,7 +344,8 @@ def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False) -
     regenerated after a resume with another world size). Files are hard-linked
     (or copied) into ``out_dir``; ``out_dir`` may be one of the shards.
 
-    Writes ``manifest.jsonl`` (every sample, sorted by index, last),
+    Writes ``dataset.json`` (the run's shard metadata: classes, categories,
+    depth scale, run info), ``manifest.jsonl`` (every sample, sorted by index, last),
     ``instances.json`` (if the run has categories) and ``keypoints.json`` (if
     it has keypoint metadata), holding the accepted samples.
 
@@ -402,6 +409,7 @@ def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False) -
     if meta['keypoint_meta'] is not None:
         category = KeypointMeta(**meta['keypoint_meta']).coco_category()
         atomic_write_json(osp.join(out_dir, KEYPOINTS_JSON), coco_document(images, keypoints, [category]), fsync)
+    atomic_write_json(osp.join(out_dir, DATASET_META), meta, fsync)
     atomic_write_text(osp.join(out_dir, MANIFEST), ''.join(manifest), fsync)
     return dict(num_samples=len(manifest), num_accepted=len(manifest) - sum(rejected.values()),
                 rejected=dict(sorted(rejected.items())), num_instances=len(instances),

@@ -1,0 +1,143 @@
+"""Read a generated dataset (``tools/generate.py`` output) through its manifest.
+
+The generator writes ``dataset.json`` (class names of its label ids, COCO
+categories, depth scale, run info) and ``manifest.jsonl`` (one line per
+sample: files, prompt, seed, scores, accepted/rejected). This module maps the
+generator's class names onto a real dataset's classes *by name* — a class the
+real dataset does not have is an error unless it is mapped (``class_map``) or
+dropped (``drop_classes``) explicitly — and selects samples by acceptance,
+score, class and count.
+"""
+import json
+import os.path as osp
+from typing import Dict, List, Mapping, Optional, Sequence
+
+DATASET_META = 'dataset.json'
+MANIFEST = 'manifest.jsonl'
+IGNORE_INDEX = 255
+
+
+def read_synthetic_meta(data_root: str) -> dict:
+    """The generator's ``dataset.json`` of ``data_root``."""
+    path = osp.join(data_root, DATASET_META)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} is missing: {data_root} is not a merged generated dataset '
+                                '(run tools/generate.py, or merge its shards)')
+    with open(path) as f:
+        return json.load(f)
+
+
+def verify_image(path: str, what: str) -> None:
+    """Raise a clear error if ``path`` is not a readable image."""
+    from PIL import Image
+    try:
+        with Image.open(path) as img:
+            img.verify()
+    except Exception as e:  # PIL raises many types for broken files
+        raise ValueError(f'{what} {path} is not a readable image ({type(e).__name__}: {e}); '
+                         'delete the sample\'s part file in shards/ and re-run tools/generate.py '
+                         '--resume, or remove its manifest line') from None
+
+
+def read_synthetic_manifest(data_root: str, accepted_only: bool = True,
+                            check_files: bool = True, verify: bool = False) -> List[dict]:
+    """The manifest lines of ``data_root``, checked.
+
+    Args:
+        data_root (str): the generated dataset.
+        accepted_only (bool): skip rejected samples.
+        check_files (bool): every listed file must exist.
+        verify (bool): also decode-check every image/mask (slow on big sets).
+
+    Raises:
+        ValueError: a line is not valid JSON, or (``verify``) a file is not a
+            readable image.
+        FileNotFoundError: a line lists a file that does not exist (names the
+            line and the file).
+    """
+    path = osp.join(data_root, MANIFEST)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} is missing (the generator writes it last: an unfinished '
+                                'run? resume it with tools/generate.py --resume)')
+    lines = []
+    with open(path) as f:
+        for number, text in enumerate(f, 1):
+            if not text.strip():
+                continue
+            try:
+                line = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise ValueError(f'{path}:{number} is not valid JSON ({e})') from None
+            if accepted_only and not line.get('accepted', True):
+                continue
+            if check_files:
+                for kind, rel in line.get('files', {}).items():
+                    if not osp.isfile(osp.join(data_root, rel)):
+                        raise FileNotFoundError(
+                            f'{path}:{number} (sample {line.get("index")}) lists {kind} file {rel}, '
+                            f'which is missing from {data_root}; regenerate it with '
+                            'tools/generate.py --resume or remove the line')
+                    if verify:
+                        verify_image(osp.join(data_root, rel), f'{path}:{number}: {kind} file')
+            lines.append(line)
+    return lines
+
+
+def class_id_map(generator_classes: Sequence[str], real_classes: Sequence[str],
+                 class_map: Optional[Mapping[str, str]] = None,
+                 drop_classes: Sequence[str] = (), source: str = 'the generated dataset'
+                 ) -> Dict[int, int]:
+    """Generator label id -> real label id, matched by class name.
+
+    Args:
+        generator_classes (Sequence[str]): class names of the generator's ids.
+        real_classes (Sequence[str]): the real dataset's classes (metainfo).
+        class_map (Mapping[str, str], optional): generator name -> real name
+            for names that differ.
+        drop_classes (Sequence[str]): generator classes whose pixels become
+            ignore (255) / whose instances are dropped.
+        source (str): named in errors.
+
+    Returns:
+        dict[int, int]: the id mapping (dropped ids map to 255).
+    """
+    class_map = dict(class_map or {})
+    real_index = {name: i for i, name in enumerate(real_classes)}
+    mapping, unknown = {}, []
+    for gen_id, name in enumerate(generator_classes):
+        if name in drop_classes:
+            mapping[gen_id] = IGNORE_INDEX
+            continue
+        target = class_map.get(name, name)
+        if target not in real_index:
+            unknown.append(name)
+            continue
+        mapping[gen_id] = real_index[target]
+    if unknown:
+        raise ValueError(f'{source} has classes {unknown} that the real dataset lacks (its classes: '
+                         f'{list(real_classes)}); map them with class_map={{name: real_name}} or '
+                         'drop them with drop_classes=[...]')
+    bad_map = sorted(set(class_map) - set(generator_classes))
+    if bad_map:
+        raise ValueError(f'class_map names {bad_map}, which {source} does not have '
+                         f'(its classes: {list(generator_classes)})')
+    return mapping
+
+
+def select_lines(lines: List[dict], classes: Optional[Sequence[str]] = None,
+                 min_score: Optional[float] = None,
+                 score_key: str = 'mean_confidence', max_samples: Optional[int] = None
+                 ) -> List[dict]:
+    """Filter manifest lines by prompted class, a score and count (in index order)."""
+    out = []
+    for line in lines:
+        if classes is not None and not set(line.get('classes', [])) & set(classes):
+            continue
+        if min_score is not None:
+            score = line.get('scores', {}).get(score_key)
+            if score is None or score < min_score:
+                continue
+        out.append(line)
+        if max_samples is not None and len(out) >= max_samples:
+            break
+    return out

@@ -1,0 +1,96 @@
+"""Generated semantic data read as an mmseg dataset, mapped onto a real dataset's classes."""
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+from mmengine.dataset import ConcatDataset
+from mmengine.registry import init_default_scope
+
+from mmdatasetdm.generation import ShardWriter, merge_shards
+from tests.toy_data import make_toy_seg_dataset
+
+REAL = dict(classes=('background', 'ball', 'cone', 'tree'),
+            palette=[[0, 0, 0], [0, 0, 255], [255, 0, 0], [0, 255, 0]])
+PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+            dict(type='PackSegInputs')]
+
+
+def _generated(root, classes=('background', 'cone', 'ball'), num=3):
+    """A generated dataset written by the real writer (labels: generator ids)."""
+    writer = ShardWriter(osp.join(root, 'shards', 'rank00000'), classes=classes,
+                         num_classes=len(classes))
+    rng = np.random.default_rng(0)
+    for i in range(num):
+        labels = np.zeros((32, 32), np.uint8)
+        labels[:16] = 1  # cone
+        labels[16:, :16] = 2  # ball
+        labels[0, 0] = 255
+        writer.write_sample(i, f'a photo of a cone and a ball {i}', seed=i,
+                            image=rng.integers(0, 255, (32, 32, 3), dtype=np.uint8),
+                            semantic=labels, scores=dict(mean_confidence=0.5 + 0.2 * i))
+    writer.write_sample(num, 'a photo of a cone', seed=num, accepted=False, reason='too uncertain')
+    merge_shards([osp.join(root, 'shards', 'rank00000')], root)
+    return root
+
+
+def _dataset(root, **kw):
+    init_default_scope('mmseg')
+    from mmdatasetdm.registry import DATASETS
+    return DATASETS.build(dict(type='mmdatasetdm.SyntheticSegDataset', data_root=root,
+                               metainfo=REAL, pipeline=PIPELINE, **kw))
+
+
+def test_labels_are_mapped_onto_the_real_classes_by_name(tmp_path):
+    root = _generated(str(tmp_path / 'gen'))
+    ds = _dataset(root)
+    assert len(ds) == 3  # the rejected sample is not read
+    assert ds.metainfo['classes'] == REAL['classes']
+    sample = ds[0]['data_samples']
+    labels = sample.gt_sem_seg.data.numpy()[0]
+    # generator ids: cone=1, ball=2 -> real ids: cone=2, ball=1; 255 stays
+    assert labels[0, 1] == 2 and labels[20, 0] == 1 and labels[20, 20] == 0 and labels[0, 0] == 255
+    assert ds.get_data_info(1)['prompt'] == 'a photo of a cone and a ball 1'
+
+
+def test_filters_by_score_and_count(tmp_path):
+    root = _generated(str(tmp_path / 'gen'))
+    assert len(_dataset(root, min_score=0.6)) == 2  # scores 0.5, 0.7, 0.9
+    assert len(_dataset(root, max_samples=1)) == 1
+
+
+def test_mixes_with_the_real_set_in_concat_dataset(tmp_path):
+    root = _generated(str(tmp_path / 'gen'))
+    real_root = make_toy_seg_dataset(str(tmp_path / 'real'), num=2, size=32)
+    init_default_scope('mmseg')
+    from mmseg.registry import DATASETS
+    real = DATASETS.build(dict(type='BaseSegDataset', data_root=real_root, metainfo=REAL,
+                               data_prefix=dict(img_path='img_dir', seg_map_path='ann_dir'),
+                               img_suffix='.png', seg_map_suffix='.png', pipeline=PIPELINE))
+    mixed = ConcatDataset([real, _dataset(root)])
+    assert len(mixed) == 5
+    assert mixed[4]['data_samples'].gt_sem_seg.data.shape == (1, 32, 32)
+
+
+def test_errors_name_the_file_and_the_fix(tmp_path):
+    root = _generated(str(tmp_path / 'gen'), classes=('background', 'cone', 'zebra'))
+    with pytest.raises(ValueError, match=r"classes \['zebra'\] that the real dataset lacks.*"
+                       'class_map'):
+        _dataset(root)
+    assert len(_dataset(root, drop_classes=['zebra'])) == 3
+    assert len(_dataset(root, class_map={'zebra': 'tree'})) == 3
+
+    root = _generated(str(tmp_path / 'gen2'))
+    os.remove(osp.join(root, 'semantic', '00000001.png'))
+    with pytest.raises(FileNotFoundError, match=r'manifest.jsonl:2 \(sample 1\) lists semantic '
+                       r'file semantic/00000001.png, which is missing'):
+        _dataset(root)
+
+    root = _generated(str(tmp_path / 'gen3'))
+    with open(osp.join(root, 'images', '00000002.png'), 'wb') as f:
+        f.write(b'\x89PNG not really')
+    with pytest.raises(ValueError, match=r'image file .*00000002.png is not a readable image'):
+        _dataset(root, verify=True)
+
+    with pytest.raises(FileNotFoundError, match='dataset.json is missing'):
+        _dataset(str(tmp_path))
