@@ -15,5 +15,5 @@ PYTHON=${PYTHON:-python}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PYTHONPATH="$ROOT:${PYTHONPATH:-}" exec "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$NPROC" --master_port="$PORT" \
+    --nproc_per_node="$NPROC" --master_port="$PORT" -- \
     "$ROOT/tools/$TOOL" "$CONFIG" --launcher pytorch "${@:4}"

@@ -172,3 +172,25 @@ def test_cli_killed_with_sigkill_then_resumed(tmp_path, semantic_checkpoint, tin
     assert _tree_hashes(full) == _tree_hashes(killed)
     lines = read_manifest(osp.join(killed, 'manifest.jsonl'))
     assert [line['index'] for line in lines] == list(range(6))
+
+
+@pytest.mark.slow
+def test_torchrun_two_ranks_equal_one_process(tmp_path, semantic_checkpoint, tiny_sd_folder):
+    """tools/dist_generate.sh with 2 gloo ranks writes the bytes of a 1-process run,
+    and the merged COCO-free semantic dataset has one manifest."""
+    opts = ['--cfg-options', f'decoder.checkpoint={semantic_checkpoint}',
+            f'decoder.cfg_options.model.backbone.pretrained={tiny_sd_folder}',
+            f'decoder.config={PDECODER_CFG}']
+    env = dict(os.environ, PYTHONPATH=ROOT, PYTHON=sys.executable, PORT='29561',
+               OMP_NUM_THREADS='1')
+    single = str(tmp_path / 'single')
+    subprocess.run([sys.executable, 'tools/generate.py', GENERATE_CFG, '--num', '5', '--out',
+                    single] + opts, cwd=ROOT, env=env, check=True, capture_output=True)
+    double = str(tmp_path / 'double')
+    out = subprocess.run(['bash', 'tools/dist_generate.sh', GENERATE_CFG, '2', '--num', '5',
+                          '--out', double] + opts, cwd=ROOT, env=env, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert '[rank 0/2]' in out.stdout and '[rank 1/2]' in out.stdout
+    assert sorted(os.listdir(osp.join(double, 'shards'))) == ['rank00000', 'rank00001']
+    assert _tree_hashes(single) == _tree_hashes(double)
