@@ -1,0 +1,3 @@
+from .hypercolumn_depth_head import HypercolumnDepthHead
+
+__all__ = ['HypercolumnDepthHead']
