@@ -21,7 +21,11 @@ class SyntheticSegDataset(BaseSegDataset):
 
     Args:
         data_root (str): the generated dataset folder.
-        metainfo (dict): the real dataset's metainfo (``classes``, ``palette``).
+        metainfo (dict, optional): the real dataset's metainfo (``classes``,
+            ``palette``).
+        metainfo_from (str, optional): instead of ``metainfo``, the registered
+            type of the real dataset (e.g. ``'PascalVOCDataset'``) whose
+            ``METAINFO`` to take.
         class_map (Mapping[str, str], optional): generator name -> real name.
         drop_classes (Sequence[str]): generator classes to ignore (255).
         classes_filter (Sequence[str], optional): keep samples whose prompt
@@ -36,13 +40,22 @@ class SyntheticSegDataset(BaseSegDataset):
 
     METAINFO = dict()
 
-    def __init__(self, data_root: str, metainfo: dict, class_map: Optional[Mapping] = None,
+    def __init__(self, data_root: str, metainfo: Optional[dict] = None,
+                 metainfo_from: Optional[str] = None, class_map: Optional[Mapping] = None,
                  drop_classes: Sequence[str] = (), classes_filter: Optional[Sequence[str]] = None,
                  min_score: Optional[float] = None, max_samples: Optional[int] = None,
                  verify: bool = False, **kwargs):
+        if metainfo_from is not None:
+            if metainfo is not None:
+                raise ValueError('give SyntheticSegDataset either metainfo or metainfo_from')
+            from mmseg.registry import DATASETS as SEG_DATASETS
+            real_type = SEG_DATASETS.get(metainfo_from)
+            if real_type is None:
+                raise KeyError(f'metainfo_from={metainfo_from!r} is not an mmseg dataset type')
+            metainfo = dict(real_type.METAINFO)
         if not metainfo or 'classes' not in metainfo:
             raise ValueError('SyntheticSegDataset needs the real dataset\'s metainfo (at least '
-                             '`classes`, and `palette` to mix in ConcatDataset)')
+                             '`classes`, and `palette` to mix in ConcatDataset), or metainfo_from')
         self.class_map = dict(class_map or {})
         self.drop_classes = list(drop_classes)
         self.classes_filter = None if classes_filter is None else list(classes_filter)
