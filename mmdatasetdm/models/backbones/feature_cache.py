@@ -6,6 +6,14 @@ preprocessor) under one prompt is a fixed function of that input and the
 backbone's configuration. :class:`FeatureCache` stores it once and reads it
 back in every later epoch.
 
+**Use.** Off by default. In a config,
+``model.backbone.feature_cache = dict(dir='work_dirs/feature_cache')``; on the
+command line, ``tools/train.py CONFIG --cfg-options
+model.backbone.feature_cache.dir=work_dirs/feature_cache``. It pays off when
+views repeat across epochs (no random augmentation, or a small fixed set of
+views); with random crops/jitter nearly every view is new, and the cache only
+grows. The counters are on the backbone (``backbone.cache_stats``).
+
 **Keys.** One entry per image view, named by the SHA-256 of
 
 * the exact input tensor of that view (dtype, shape and raw bytes, padding
