@@ -146,7 +146,7 @@ TOY_POSE_METAINFO = dict(
         3: dict(link=('head', 'right_foot'), id=3, color=[255, 128, 0]),
     },
     joint_weights=[1.0] * 5,
-    sigmas=[0.05] * 5)
+    sigmas=[0.025] * 5)
 # Marker colour (RGB) of each keypoint in the toy images.
 _TOY_KEYPOINT_COLOURS = [(255, 60, 60), (60, 255, 60), (60, 60, 255), (255, 255, 60),
                          (60, 255, 255)]

@@ -1,0 +1,3 @@
+from .pdecoder_topdown import PDecoderTopdown
+
+__all__ = ['PDecoderTopdown']
