@@ -1,0 +1,144 @@
+# The downstream segmentor of the demo: a narrow mmseg UNet + FCNHead for the
+# 64x64 demo-world images, trained from scratch (no pretrained weights exist
+# offline) with stock mmseg transforms, scored with IoUMetric (mIoU).
+#
+# About 0.5 M parameters, so it trains on 2 CPU cores in minutes. The child
+# configs only choose the training split (seg_real_100.py, seg_real_large.py);
+# the main job adds synthetic data to the same model and schedule.
+#
+# Point it at a world with --cfg-options, e.g.
+#   python tools/train.py configs/demo/seg_real_100.py --cfg-options \
+#       train_dataloader.dataset.data_root=DIR val_dataloader.dataset.data_root=DIR \
+#       test_dataloader.dataset.data_root=DIR
+# and score the shifted domain with
+#   python tools/test.py configs/demo/seg_real_100.py CKPT --cfg-options \
+#       test_dataloader.dataset.data_root=DIR test_dataloader.dataset.split=test_shifted
+# (tools/benchmarks/headroom.py does all of this: --world DIR).
+default_scope = 'mmseg'
+custom_imports = dict(imports=['mmdatasetdm'], allow_failed_imports=False)
+
+# ---------------------------------------------------------------- data
+dataset_type = 'mmdatasetdm.DemoWorldSegDataset'
+data_root = 'data/demo_world'
+crop_size = (64, 64)
+num_classes = 6  # background, person, car, cone, tree, ball
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale=crop_size, ratio_range=(0.75, 1.5), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(type=dataset_type, data_root=data_root, split='train_100',
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=50,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, split='test', pipeline=test_pipeline))
+test_dataloader = val_dataloader
+# The shifted-domain test split, for tools that score both test splits
+# (the Runner itself only knows test_dataloader; tools/test.py users switch
+# with --cfg-options test_dataloader.dataset.split=test_shifted).
+test_shifted_dataloader = dict(
+    val_dataloader,
+    dataset=dict(type=dataset_type, data_root=data_root, split='test_shifted',
+                 pipeline=test_pipeline))
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator
+
+# ---------------------------------------------------------------- model
+norm_cfg = dict(type='BN', requires_grad=True)
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    size=crop_size,
+    pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    pretrained=None,
+    backbone=dict(
+        type='UNet',
+        in_channels=3,
+        base_channels=16,
+        num_stages=4,  # 64 -> 8 pixels at the bottleneck
+        strides=(1, 1, 1, 1),
+        enc_num_convs=(2, 2, 2, 2),
+        dec_num_convs=(2, 2, 2),
+        downsamples=(True, True, True),
+        enc_dilations=(1, 1, 1, 1),
+        dec_dilations=(1, 1, 1),
+        norm_cfg=norm_cfg,
+        act_cfg=dict(type='ReLU'),
+        upsample_cfg=dict(type='InterpConv'),
+        norm_eval=False),
+    decode_head=dict(
+        type='FCNHead',
+        in_channels=16,
+        in_index=3,  # the full-resolution decoder output
+        channels=32,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=0.1,
+        num_classes=num_classes,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
+
+# ---------------------------------------------------------------- schedule
+# Iteration-based and identical for every training set, so "100 real" and
+# "100 real + synthetic" (or "large") see the same number of gradient steps.
+max_iters = 1500
+warmup_iters = 50
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=1e-2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=warmup_iters),
+    dict(type='PolyLR', eta_min=1e-5, power=0.9, by_epoch=False, begin=warmup_iters,
+         end=max_iters),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=500)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+
+# ---------------------------------------------------------------- runtime
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=1),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+               dist_cfg=dict(backend='gloo'))
+log_processor = dict(by_epoch=False)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0)
+vis_backends = [dict(type='LocalVisBackend')]
+# No fixed `name`: each Runner then gets its own visualizer instance, so two
+# runs in one process (tools/benchmarks/headroom.py) do not share one.
+visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends)

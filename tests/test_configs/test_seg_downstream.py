@@ -1,0 +1,84 @@
+"""The demo's downstream segmentor configs (configs/demo/seg_real_*.py) and the
+headroom command (tools/benchmarks/headroom.py) on a tiny demo world."""
+import importlib.util
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+from mmengine.runner import Runner, TestLoop
+
+import mmdatasetdm  # noqa: F401  (registers mmdatasetdm.DemoWorldSegDataset)
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+CONFIGS = {'train_100': 'configs/demo/seg_real_100.py',
+           'train_large': 'configs/demo/seg_real_large.py'}
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'test_shifted_dataloader')
+
+
+def _load_headroom():
+    path = osp.join(ROOT, 'tools', 'benchmarks', 'headroom.py')
+    spec = importlib.util.spec_from_file_location('headroom', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def tiny_world(tmp_path_factory):
+    """8 + 8 labelled training images and 4 + 4 test images (64x64)."""
+    from mmdatasetdm.datasets.demo_world import generate_world
+    root = str(tmp_path_factory.mktemp('seg_world'))
+    generate_world(root, seed=5, splits=['train_100', 'train_large', 'test', 'test_shifted'],
+                   train_100=8, train_large=8, test=4, test_shifted=4, progress=False)
+    return root
+
+
+@pytest.mark.parametrize('split', list(CONFIGS))
+def test_config_trains_and_scores_both_test_splits(split, tiny_world, tmp_path):
+    cfg = Config.fromfile(osp.join(ROOT, CONFIGS[split]))
+    assert cfg.train_dataloader.dataset.split == split
+    assert cfg.val_dataloader.dataset.split == 'test'
+    assert cfg.test_shifted_dataloader.dataset.split == 'test_shifted'
+    assert cfg.model.decode_head.num_classes == 6
+    for key in LOADERS:
+        cfg[key].dataset.data_root = tiny_world
+    cfg.train_dataloader.batch_size = 4
+    cfg.train_cfg.max_iters = 2
+    cfg.train_cfg.val_interval = 2
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=2)]
+    cfg.work_dir = str(tmp_path)
+
+    runner = Runner.from_cfg(cfg)
+    runner.train()  # 2 iterations, then validation on `test`
+    assert osp.isfile(osp.join(str(tmp_path), 'iter_2.pth'))
+    for key in ('test_dataloader', 'test_shifted_dataloader'):
+        metrics = TestLoop(runner, cfg[key], cfg.test_evaluator).run()
+        assert 0.0 <= metrics['mIoU'] <= 100.0
+
+
+def test_headroom_config_and_schedule_scaling(tiny_world):
+    headroom = _load_headroom()
+    counts = headroom.check_world(tiny_world)
+    assert counts == dict(train_100=8, train_large=8, test=4, test_shifted=4)
+    cfg = headroom.build_arm_config(osp.join(ROOT, CONFIGS['train_large']), tiny_world,
+                                    '/tmp/unused', iters=30)
+    assert all(cfg[key].dataset.data_root == tiny_world for key in LOADERS)
+    assert cfg.train_cfg.max_iters == 30
+    assert cfg.train_cfg.val_interval <= 30
+    warmup, poly = cfg.param_scheduler
+    assert warmup['begin'] == 0 and 1 <= warmup['end'] < 30
+    assert poly['begin'] == warmup['end'] and poly['end'] == 30
+    with pytest.raises(ValueError, match='--iters'):
+        headroom.set_iters(cfg, 0)
+
+
+def test_headroom_names_missing_splits(tmp_path):
+    from mmdatasetdm.datasets.demo_world import generate_world
+    headroom = _load_headroom()
+    with pytest.raises(FileNotFoundError, match='make_demo_world'):
+        headroom.check_world(str(tmp_path / 'nowhere'))
+    root = str(tmp_path / 'world')
+    generate_world(root, seed=5, splits=['train_100', 'test'], train_100=2, test=2, progress=False)
+    with pytest.raises(FileNotFoundError, match=r"train_large.*test_shifted"):
+        headroom.check_world(root)
