@@ -45,7 +45,8 @@ def parse_args(argv=None):
     parser.add_argument('--limit', type=int, help='use only the first N images')
     parser.add_argument('--threads', type=int, default=1,
                         help='torch CPU threads (1 is fastest on a shared machine)')
-    parser.add_argument('--resume', action='store_true', help="continue from --work-dir's checkpoints")
+    parser.add_argument('--resume', action='store_true',
+                        help="continue from --work-dir's checkpoints")
     return parser.parse_args(argv)
 
 
