@@ -17,3 +17,5 @@ class PDecoderMask2Former(PromptedBackboneMixin, Mask2Former):
     instance P-Decoder with real class labels. Matching, losses and
     post-processing are mmdet's.
     """
+
+    task = 'instance'

@@ -15,3 +15,5 @@ class PDecoderTopdown(PromptedBackboneMixin, TopdownPoseEstimator):
     and mmpose's ``HeatmapHead`` (no deconvolutions, ``MSRAHeatmap`` codec,
     ``KeypointMSELoss``), this is DatasetDM's pose P-Decoder.
     """
+
+    task = 'pose'
