@@ -3,7 +3,7 @@
 # unlabelled pool), trained on the 100 labelled demo-world images.
 # Demo SD structure: VAE factor 4 (64x64 image -> 16x16 latents), UNet widths 32/64/96/96,
 # so the up-block features sit at strides 4, 8, 16, 32 with 32, 64, 96, 96 channels.
-_base_ = ['../_base_/models/pdecoder_semantic_sd15.py']
+_base_ = ['../_base_/models/pdecoder_semantic_sd15.py', '../_base_/default_runtime.py']
 default_scope = 'mmseg'
 class_names = ('background', 'person', 'car', 'cone', 'tree', 'ball')
 num_classes = len(class_names)
@@ -69,18 +69,7 @@ param_scheduler = [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=150
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=1500, val_interval=1500)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
-env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-               dist_cfg=dict(backend='gloo'))
-log_processor = dict(by_epoch=False)
-log_level = 'INFO'
-load_from = None
-resume = False
-randomness = dict(seed=0)
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+default_hooks = dict(logger=dict(interval=50),
+                     checkpoint=dict(interval=500))
+visualizer = dict(type='SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')],
+                  name='visualizer')

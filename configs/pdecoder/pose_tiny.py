@@ -3,7 +3,8 @@
 # (images/ + annotations/keypoints.json) of a 5-keypoint stick figure.
 #   tools/train.py configs/pdecoder/pose_tiny.py --cfg-options \
 #       model.backbone.pretrained=work_dirs/tiny_sd data_root=DIR ...
-_base_ = ['../_base_/models/pdecoder_pose_sd15.py']
+_base_ = ['../_base_/models/pdecoder_pose_sd15.py', '../_base_/default_runtime.py',
+          '../_base_/schedules/pdecoder_tiny_200it.py']
 default_scope = 'mmpose'
 embed = 32
 # the toy skeleton (tests/toy_data.py draws it); COCO's 17 keypoints are the base default
@@ -63,24 +64,5 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/keypoints.json')
 test_evaluator = val_evaluator
 
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.0),
-                     clip_grad=dict(max_norm=1.0, norm_type=2))
-param_scheduler = []
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=200, val_interval=200)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=200, max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
-env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-               dist_cfg=dict(backend='gloo'))
-log_processor = dict(by_epoch=False)
-log_level = 'INFO'
-load_from = None
-resume = False
-randomness = dict(seed=0)
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='PoseLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+visualizer = dict(type='PoseLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')],
+                  name='visualizer')
