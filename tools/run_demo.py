@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 
+from mmdatasetdm.datasets.synthetic import read_synthetic_manifest
+
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 PDECODER_CFG = 'configs/demo/pdecoder_semantic.py'
 GENERATE_CFG = 'configs/demo/generate_semantic.py'
@@ -83,7 +85,6 @@ def gallery(synth, out_png, num=16):
     from PIL import Image
 
     from mmdatasetdm.datasets.demo_world import SEG_METAINFO
-    from mmdatasetdm.datasets.synthetic import read_synthetic_manifest
     palette = np.zeros((256, 3), np.uint8)
     palette[:len(SEG_METAINFO['palette'])] = SEG_METAINFO['palette']
     palette[255] = (255, 255, 255)
@@ -137,17 +138,28 @@ def main():
     parser.add_argument('--synth', default='data/demo_synth')
     parser.add_argument('--num-synthetic', type=int, default=400)
     parser.add_argument('--seed', type=int, default=0, help='world seed')
+    parser.add_argument('--sd', default=SD_FOLDER, help='the diffusers folder of the SD model')
+    parser.add_argument('--quick', action='store_true',
+                        help='a smoke run: 20 training iterations per model, 8 synthetic images')
     parser.add_argument('--fresh', action='store_true', help='recompute every stage')
     args = parser.parse_args()
+    if args.quick:
+        args.num_synthetic = min(args.num_synthetic, 8)
     work, world, synth = (osp.abspath(osp.join(ROOT, p)) for p in
                           (args.work_dir, args.world, args.synth))
     if args.fresh:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(synth, ignore_errors=True)
     os.makedirs(work, exist_ok=True)
-    if not osp.isfile(osp.join(ROOT, SD_FOLDER, 'model_index.json')):
-        raise SystemExit(f'{SD_FOLDER} is missing: the tiny SD model ships with the repository '
-                         '(or train it with tools/train_tiny_sd.py)')
+    sd = osp.abspath(osp.join(ROOT, args.sd))
+    if not osp.isfile(osp.join(sd, 'model_index.json')):
+        raise SystemExit(f'{sd} is not a diffusers folder: the tiny SD model ships with the '
+                         'repository in checkpoints/demo-world-sd (or train it with '
+                         'tools/train_tiny_sd.py)')
+    iters = 20 if args.quick else None
+    schedule = [] if iters is None else [
+        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+        f'default_hooks.checkpoint.interval={iters}']
     python = sys.executable
     start = time.time()
 
@@ -159,17 +171,29 @@ def main():
 
     print('[2/5] semantic P-Decoder on train_100', flush=True)
     pdecoder_dir = osp.join(work, 'pdecoder_semantic')
-    ckpt = osp.join(pdecoder_dir, 'iter_1500.pth')
+    ckpt = osp.join(pdecoder_dir, f'iter_{iters or 1500}.pth')
+    sd_opt = f'model.backbone.pretrained={sd}'
     if not osp.isfile(ckpt):
+        pdecoder_schedule = schedule + ([f'param_scheduler.0.end={iters}'] if iters else [])
         run([python, 'tools/train.py', PDECODER_CFG, '--work-dir', pdecoder_dir,
-             '--cfg-options'] + data_opts(world), osp.join(work, 'pdecoder.log'))
+             '--cfg-options', sd_opt] + data_opts(world) + pdecoder_schedule,
+            osp.join(work, 'pdecoder.log'))
 
     print(f'[3/5] {args.num_synthetic} synthetic images with masks', flush=True)
     if not osp.isfile(osp.join(synth, 'manifest.jsonl')):
         run([python, 'tools/generate.py', GENERATE_CFG, '--num', str(args.num_synthetic),
              '--out', synth, '--resume', '--cfg-options', f'decoder.checkpoint={ckpt}',
-             f'decoder.cfg_options.train_dataloader.dataset.data_root={world}'],
+             f'decoder.cfg_options.{sd_opt}'] + (
+                 # a 20-iteration decoder is uncertain everywhere: keep its samples anyway
+                 ['filters.min_confidence=0', 'filters.min_class_fraction=0',
+                  'filters.max_ignore_fraction=1'] if args.quick else []),
             osp.join(work, 'generate.log'))
+
+    accepted = len(read_synthetic_manifest(synth))
+    print(f'      {accepted} accepted synthetic samples', flush=True)
+    if not accepted:
+        raise SystemExit(f'no synthetic sample passed the filters (see {synth}/manifest.jsonl '
+                         'for the reasons); the P-Decoder may be under-trained')
 
     print('[4/5] downstream segmentor: real only vs real + synthetic', flush=True)
     checkpoints = {}
@@ -182,8 +206,8 @@ def main():
         found = sorted(f for f in os.listdir(arm_dir) if f.startswith('iter_')) \
             if osp.isdir(arm_dir) else []
         if not found:
-            run([python, 'tools/train.py', config, '--work-dir', arm_dir, '--cfg-options'] + opts,
-                osp.join(work, f'{arm}.log'))
+            run([python, 'tools/train.py', config, '--work-dir', arm_dir, '--cfg-options'] + opts +
+                schedule, osp.join(work, f'{arm}.log'))
             found = sorted(f for f in os.listdir(arm_dir) if f.startswith('iter_'))
         checkpoints[arm] = osp.join(arm_dir, max(found, key=lambda f: int(f[5:-4])))
 

@@ -77,6 +77,10 @@ class SyntheticSegDataset(BaseSegDataset):
         lines = read_synthetic_manifest(self.data_root, verify=self.verify)
         lines = select_lines(lines, self.classes_filter, self.min_score,
                              max_samples=self.max_samples)
+        if not lines:
+            raise ValueError(f'{osp.join(self.data_root, "manifest.jsonl")}: no accepted sample '
+                             'passes the dataset\'s filters (classes_filter/min_score/'
+                             'max_samples); the manifest lists each rejection\'s reason')
         label_map = None if all(k == v for k, v in mapping.items()) else mapping
         data_list = []
         for line in lines:

@@ -57,6 +57,8 @@ def test_filters_by_score_and_count(tmp_path):
     root = _generated(str(tmp_path / 'gen'))
     assert len(_dataset(root, min_score=0.6)) == 2  # scores 0.5, 0.7, 0.9
     assert len(_dataset(root, max_samples=1)) == 1
+    with pytest.raises(ValueError, match='no accepted sample passes'):
+        _dataset(root, min_score=0.95)
 
 
 def test_mixes_with_the_real_set_in_concat_dataset(tmp_path):
