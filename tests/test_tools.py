@@ -5,6 +5,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 from tests.toy_data import make_toy_seg_dataset
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
@@ -43,3 +45,31 @@ def test_train_resume_and_test_from_the_command_line(tmp_path, tiny_sd_folder):
     with open(metrics_file) as f:
         metrics = json.load(f)
     assert 0.0 <= metrics['mIoU'] <= 100.0
+
+
+@pytest.mark.slow
+def test_main_job_smoke_run(tmp_path):
+    """tools/run_demo.py --quick: every stage of the main job on a demo-architecture SD
+    model (random weights), ending in the real-only vs mixed IoUMetric table."""
+    from mmdatasetdm.diffusion import build_components
+    from mmdatasetdm.diffusion import training
+    sd = str(tmp_path / 'sd')
+    build_components(unet=training.DEMO_UNET_CONFIG, vae=training.DEMO_VAE_CONFIG,
+                     text_encoder=training.DEMO_TEXT_ENCODER_CONFIG,
+                     scheduler=training.DEMO_SCHEDULER_CONFIG,
+                     vocabulary=['a photo of a person a car a cone a tree a ball on grass']
+                     ).save_pretrained(sd)
+    out = _run(['tools/run_demo.py', '--quick', '--sd', sd, '--work-dir', str(tmp_path / 'work'),
+                '--world', str(tmp_path / 'world'), '--synth', str(tmp_path / 'synth')])
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert '8 accepted synthetic samples' in out.stdout
+    for arm in ('real_only', 'real_synthetic'):
+        for split in ('test', 'test_shifted'):
+            assert any(line.startswith(arm) and split in line for line in out.stdout.splitlines())
+    with open(tmp_path / 'work' / 'results.json') as f:
+        results = json.load(f)
+    assert set(results) == {'real_only', 'real_synthetic'}
+    assert set(results['real_only']['test']['per_class']) == {
+        'background', 'person', 'car', 'cone', 'tree', 'ball'}
+    assert osp.isfile(tmp_path / 'work' / 'synthetic_gallery.png')
+    assert osp.isfile(tmp_path / 'work' / 'training_curves.png')
