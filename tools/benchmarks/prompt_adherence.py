@@ -1,0 +1,313 @@
+"""Prompt adherence of a tiny SD model: is the prompted class in the image?
+
+How it is measured:
+
+1. A small multi-label CNN is trained on **real** world images (``--train-split``,
+   default ``train_large``); an image's labels are the object classes that cover
+   at least ``--min-pixels`` pixels of its semantic mask. Its per-class recall
+   and precision on ``--test-split`` are printed so the judge can be judged.
+2. For each object class, ``--per-class`` prompts name that class alone, with a
+   random colour and ground from the world's caption vocabulary (e.g. "a photo
+   of a red car on a road"); one image is sampled per prompt with diffusers'
+   own ``StableDiffusionPipeline`` (the folder's scheduler, ``--steps`` steps,
+   guidance ``--guidance``).
+3. A sample *adheres* when the classifier's probability of the prompted class
+   is > 0.5. The same classifier on images sampled from the empty prompt gives
+   the unconditional rate of each class (what adherence would be by chance).
+
+Example::
+
+    python tools/make_demo_world.py --out data/demo_world_labelled --seed 0 \\
+        --splits train_large test
+    python tools/benchmarks/prompt_adherence.py --model checkpoints/demo-world-sd \\
+        --world data/demo_world_labelled --grid checkpoints/demo-world-sd/samples.png
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+CLASSES = ('person', 'car', 'cone', 'tree', 'ball')
+COLORS = {
+    'person': ('red', 'orange', 'yellow', 'green', 'blue', 'purple', 'pink', 'white', 'black',
+               'grey'),
+    'car': ('red', 'orange', 'yellow', 'green', 'blue', 'white', 'black', 'grey'),
+    'cone': ('red', 'orange', 'yellow', 'green', 'blue', 'pink', 'white'),
+    'tree': ('green', 'yellow', 'orange', 'red', 'brown', 'pink', 'white'),
+    'ball': ('red', 'orange', 'yellow', 'green', 'blue', 'purple', 'pink', 'white', 'black'),
+}
+GROUNDS = ('on grass', 'on sand', 'on a road', 'on dirt', 'on tiles', 'in the snow')
+GRID_PROMPTS = ('a photo of a person in blue on grass', 'a photo of a red car on a road',
+                'a photo of an orange cone on a road', 'a photo of a green tree on grass',
+                'a photo of a yellow ball on sand')
+
+
+def class_phrase(name: str, color: str) -> str:
+    """The caption phrase of one object, as the world's captions write it."""
+    if name == 'person':
+        return f'a person in {color}'
+    return f'{"an" if color[0] in "aeiou" else "a"} {color} {name}'
+
+
+def make_prompts(per_class: int, seed: int):
+    """``per_class`` single-class prompts per class.
+
+    Returns:
+        list[tuple[int, str]]: (class index, prompt).
+    """
+    rng = np.random.default_rng(seed)
+    prompts = []
+    for c, name in enumerate(CLASSES):
+        for _ in range(per_class):
+            color = COLORS[name][rng.integers(len(COLORS[name]))]
+            ground = GROUNDS[rng.integers(len(GROUNDS))]
+            prompts.append((c, f'a photo of {class_phrase(name, color)} {ground}'))
+    return prompts
+
+
+# ----------------------------------------------------------------------------
+# the judge
+
+
+class TinyClassifier(nn.Module):
+    """A 4-stage CNN with global average + max pooling; one logit per class."""
+
+    def __init__(self, num_classes: int = len(CLASSES), width: int = 32):
+        super().__init__()
+        layers, cin = [], 3
+        for cout in (width, width * 2, width * 2, width * 4):
+            layers += [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.BatchNorm2d(cout),
+                       nn.ReLU(inplace=True), nn.Conv2d(cout, cout, 3, padding=1),
+                       nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(cin * 2, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits, shape (B, num_classes), of images in [-1, 1], shape (B, 3, H, W)."""
+        f = self.features(x)
+        return self.head(torch.cat([f.mean((2, 3)), f.amax((2, 3))], 1))
+
+
+def load_labelled(world: str, split: str, min_pixels: int):
+    """Images (uint8, (N, 3, H, W)) and multi-hot labels ((N, C)) of a split."""
+    from PIL import Image
+    image_dir = osp.join(world, 'images', split)
+    sem_dir = osp.join(world, 'semantic', split)
+    if not osp.isdir(sem_dir):
+        raise FileNotFoundError(f'{sem_dir} not found; make a labelled split first, e.g. '
+                                f'tools/make_demo_world.py --out {world} --splits {split}')
+    names = sorted(os.listdir(sem_dir))
+    images, labels = [], []
+    for name in names:
+        stem = osp.splitext(name)[0]
+        image_file = [f for f in (osp.join(image_dir, stem + ext) for ext in ('.png', '.jpg'))
+                      if osp.isfile(f)][0]
+        images.append(np.asarray(Image.open(image_file).convert('RGB')))
+        mask = np.asarray(Image.open(osp.join(sem_dir, name)))
+        counts = np.bincount(mask.ravel(), minlength=256)
+        labels.append([counts[c + 1] >= min_pixels for c in range(len(CLASSES))])
+    images = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    return images, torch.tensor(labels, dtype=torch.float32)
+
+
+def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Flips, small shifts, brightness/contrast jitter and random blur."""
+    b = x.shape[0]
+    flip = torch.rand(b, generator=generator) < 0.5
+    x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    dx, dy = (int(v) for v in torch.randint(-4, 5, (2,), generator=generator))
+    x = torch.roll(x, (dy, dx), (2, 3))
+    gain = 1 + 0.2 * (torch.rand(b, 1, 1, 1, generator=generator) - 0.5)
+    bias = 0.2 * (torch.rand(b, 1, 1, 1, generator=generator) - 0.5)
+    x = x * gain + bias
+    blur = torch.rand(b, generator=generator) < 0.5  # generated images are softer
+    soft = F.interpolate(F.avg_pool2d(x, 2), scale_factor=2, mode='bilinear',
+                         align_corners=False)
+    return torch.where(blur[:, None, None, None], soft, x)
+
+
+def train_classifier(images, labels, steps: int = 600, batch_size: int = 64, seed: int = 0,
+                     log=print) -> TinyClassifier:
+    """Train the judge on uint8 images and multi-hot labels."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model = TinyClassifier()
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
+    model.train()
+    for step in range(steps):
+        index = torch.randint(len(images), (batch_size,), generator=generator)
+        x = augment(images[index].float() / 127.5 - 1, generator)
+        loss = F.binary_cross_entropy_with_logits(model(x), labels[index])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if (step + 1) % 100 == 0:
+            log(f'  classifier step {step + 1}/{steps} loss {loss.item():.4f}')
+    return model.eval()
+
+
+@torch.no_grad()
+def predict(model, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Class probabilities, shape (N, C), of uint8 images (N, 3, H, W)."""
+    out = [torch.sigmoid(model(images[i:i + batch_size].float() / 127.5 - 1))
+           for i in range(0, len(images), batch_size)]
+    return torch.cat(out)
+
+
+# ----------------------------------------------------------------------------
+# sampling
+
+
+@torch.no_grad()
+def sample(pipe, prompts, seeds, steps: int, guidance: float, batch_size: int = 10):
+    """uint8 images (N, 3, H, W), one per (prompt, seed), from diffusers' pipeline."""
+    out = []
+    for i in range(0, len(prompts), batch_size):
+        gens = [torch.Generator().manual_seed(int(s)) for s in seeds[i:i + batch_size]]
+        result = pipe(list(prompts[i:i + batch_size]), num_inference_steps=steps,
+                      guidance_scale=guidance, generator=gens, output_type='np')
+        out.append(torch.from_numpy((result.images * 255).round().astype(np.uint8)))
+    return torch.cat(out).permute(0, 3, 1, 2).contiguous()
+
+
+def save_grid(path: str, images: torch.Tensor, rows: int, labels=None, scale: int = 2):
+    """Write uint8 images (N, 3, H, W) as a grid with ``rows`` rows."""
+    from PIL import Image, ImageDraw
+    n, _, h, w = images.shape
+    cols = (n + rows - 1) // rows
+    label_w = 0 if labels is None else 190
+    canvas = Image.new('RGB', (label_w + cols * w * scale, rows * h * scale), 'white')
+    draw = ImageDraw.Draw(canvas)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        tile = Image.fromarray(images[i].permute(1, 2, 0).numpy()).resize(
+            (w * scale, h * scale), Image.NEAREST)
+        canvas.paste(tile, (label_w + c * w * scale, r * h * scale))
+    for r, text in enumerate(labels or []):
+        words, lines = text.split(), ['']
+        for word in words:
+            lines[-1] += ('' if not lines[-1] else ' ') + word
+            if len(lines[-1]) > 24:
+                lines.append('')
+        draw.multiline_text((4, r * h * scale + 4), '\n'.join(lines), fill='black')
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    canvas.save(path)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--model', default='checkpoints/demo-world-sd', help='diffusers folder')
+    parser.add_argument('--world', default='data/demo_world_labelled',
+                        help='world with labelled splits (semantic masks)')
+    parser.add_argument('--train-split', default='train_large')
+    parser.add_argument('--test-split', default='test')
+    parser.add_argument('--min-pixels', type=int, default=16,
+                        help='a class is present when its mask has this many pixels')
+    parser.add_argument('--classifier-steps', type=int, default=600)
+    parser.add_argument('--per-class', type=int, default=20, help='prompts per class')
+    parser.add_argument('--steps', type=int, default=20, help='sampling steps')
+    parser.add_argument('--guidance', type=float, default=5.0, help='guidance scale')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--threads', type=int, default=1, help='torch CPU threads')
+    parser.add_argument('--work-dir', default='work_dirs/prompt_adherence',
+                        help='where the samples and the result JSON go')
+    parser.add_argument('--grid', help='also write the sample grid PNG here')
+    parser.add_argument('--judge-only', action='store_true',
+                        help='train and evaluate the judge, sample nothing')
+    parser.add_argument('--retrain-judge', action='store_true',
+                        help="retrain the judge even if --work-dir holds one")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from diffusers import StableDiffusionPipeline
+    from diffusers.utils import logging as dlogging
+    dlogging.disable_progress_bar()
+    t0 = time.time()
+    log = lambda msg: print(msg, flush=True)  # noqa: E731
+
+    log(f'judge: TinyClassifier on real {args.world}/{args.train_split}, labels = classes with '
+        f'>= {args.min_pixels} mask pixels')
+    train_x, train_y = load_labelled(args.world, args.train_split, args.min_pixels)
+    test_x, test_y = load_labelled(args.world, args.test_split, args.min_pixels)
+    judge_file = osp.join(args.work_dir, f'judge_{args.train_split}_{args.min_pixels}px_'
+                          f'{args.classifier_steps}steps_seed{args.seed}.pth')
+    if osp.isfile(judge_file) and not args.retrain_judge:
+        judge = TinyClassifier()
+        judge.load_state_dict(torch.load(judge_file, map_location='cpu', weights_only=True))
+        judge.eval()
+        log(f'  judge loaded from {judge_file}')
+    else:
+        judge = train_classifier(train_x, train_y, args.classifier_steps, seed=args.seed, log=log)
+        os.makedirs(args.work_dir, exist_ok=True)
+        torch.save(judge.state_dict(), judge_file)
+    pred = predict(judge, test_x) > 0.5
+    judge_stats = {}
+    for c, name in enumerate(CLASSES):
+        pos = test_y[:, c].bool()
+        recall = (pred[pos, c]).float().mean().item()
+        precision = (test_y[pred[:, c], c]).mean().item() if pred[:, c].any() else float('nan')
+        judge_stats[name] = dict(recall=recall, precision=precision,
+                                 real_rate=pos.float().mean().item())
+        log(f'  judge on real {args.test_split}: {name:7s} recall {recall:.3f} precision '
+            f'{precision:.3f} (present in {pos.float().mean().item():.0%} of images)')
+
+    if args.judge_only:
+        return judge_stats
+    pipe = StableDiffusionPipeline.from_pretrained(args.model, safety_checker=None,
+                                                   requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    log(f'model: {args.model}, {type(pipe.scheduler).__name__} {args.steps} steps, '
+        f'guidance {args.guidance}')
+    prompts = make_prompts(args.per_class, args.seed)
+    seeds = [args.seed * 100000 + i for i in range(len(prompts))]
+    images = sample(pipe, [p for _, p in prompts], seeds, args.steps, args.guidance)
+    probs = predict(judge, images)
+    uncond = sample(pipe, [''] * (2 * args.per_class), seeds[:2 * args.per_class], args.steps,
+                    args.guidance)
+    uncond_rate = (predict(judge, uncond) > 0.5).float().mean(0)
+
+    hits = torch.tensor([probs[i, c] > 0.5 for i, (c, _) in enumerate(prompts)])
+    per_class = {}
+    for c, name in enumerate(CLASSES):
+        rows = [i for i, (k, _) in enumerate(prompts) if k == c]
+        per_class[name] = dict(adherence=hits[rows].float().mean().item(),
+                               unconditional_rate=uncond_rate[c].item(), **judge_stats[name])
+        log(f'  {name:7s} adherence {per_class[name]["adherence"]:.0%} '
+            f'(empty prompt: {uncond_rate[c].item():.0%})')
+    overall = hits.float().mean().item()
+    os.makedirs(args.work_dir, exist_ok=True)
+    save_grid(osp.join(args.work_dir, 'adherence_samples.png'), images, rows=len(CLASSES),
+              labels=list(CLASSES))
+    result = dict(adherence=overall, samples=len(prompts), per_class=per_class,
+                  prompts=[p for _, p in prompts], seeds=seeds, steps=args.steps,
+                  guidance=args.guidance, min_pixels=args.min_pixels, model=args.model,
+                  seconds=round(time.time() - t0, 1))
+    with open(osp.join(args.work_dir, 'result.json'), 'w') as f:
+        json.dump(result, f, indent=2)
+    if args.grid:
+        cols = 6
+        grid_prompts = [p for p in GRID_PROMPTS for _ in range(cols)]
+        grid = sample(pipe, grid_prompts, list(range(len(grid_prompts))), args.steps,
+                      args.guidance)
+        save_grid(args.grid, grid, rows=len(GRID_PROMPTS), labels=list(GRID_PROMPTS))
+        log(f'sample grid: {args.grid}')
+    log(f'prompt adherence: {overall:.1%} of {len(prompts)} samples show the prompted class '
+        f'(judge: real-image CNN, p > 0.5); {time.time() - t0:.0f} s')
+    return result
+
+
+if __name__ == '__main__':
+    sys.exit(0 if main() else 1)
