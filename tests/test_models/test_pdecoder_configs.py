@@ -1,4 +1,5 @@
-"""The full-size P-Decoder configs (COCO-800 instance, NYU-50 depth, COCO-800 pose) parse,
+"""The full-size P-Decoder configs (VOC-100 semantic, COCO-800 instance, NYU-50 depth,
+COCO-800 pose) parse,
 build their pipelines, and build their models when the SD-1.5 folder is swapped for the tiny
 model (only the backbone's channel counts change)."""
 import os.path as osp
@@ -17,12 +18,15 @@ def _with_tiny_backbone(cfg, folder):
     model.backbone.update(pretrained=folder, dtype='fp32')
     if 'panoptic_head' in model:
         model.panoptic_head.in_channels = TINY_CHANNELS
+    elif 'neck' not in model:
+        model.decode_head.in_channels = TINY_CHANNELS
     else:
         model.neck.in_channels = TINY_CHANNELS
     return model
 
 
 @pytest.mark.parametrize('name, scope, head_key', [
+    ('semantic_voc_100', 'mmseg', 'decode_head'),
     ('instance_coco_800', 'mmdet', 'panoptic_head'),
     ('depth_nyu_50', 'mmseg', 'decode_head'),
     ('pose_coco_800', 'mmpose', 'head'),
