@@ -1,6 +1,5 @@
 """The generation engine end to end on the tiny SD model and a tiny semantic P-Decoder."""
 import hashlib
-import json
 import os
 import os.path as osp
 import signal

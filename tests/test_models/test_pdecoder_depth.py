@@ -5,27 +5,19 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.runner import Runner
 from mmseg.datasets.transforms import LoadDepthAnnotation
 
 from mmdatasetdm.generation.writers.images import write_depth
+from tests.pdecoder_cfg import tiny_pdecoder_cfg
 from tests.toy_data import make_toy_depth_dataset
 
-CONFIG = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'pdecoder', 'depth_tiny.py')
 
 
 def _cfg(tmp_path, tiny_sd_folder, max_iters):
-    cfg = Config.fromfile(CONFIG)
     root = make_toy_depth_dataset(str(tmp_path / 'data'), num=4, size=64)
-    cfg.work_dir = str(tmp_path / 'work')
-    cfg.model.backbone.pretrained = tiny_sd_folder
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = root
-    cfg.train_cfg.max_iters = max_iters
-    cfg.train_cfg.val_interval = max_iters
-    cfg.default_hooks.checkpoint.interval = max_iters
-    return cfg
+    return tiny_pdecoder_cfg('pdecoder/depth_tiny.py', root, str(tmp_path / 'work'), tiny_sd_folder,
+                             max_iters)
 
 
 def test_16bit_depth_keeps_sub_millimetre_precision(tmp_path):

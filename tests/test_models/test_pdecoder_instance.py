@@ -3,27 +3,17 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.runner import Runner
 
+from tests.pdecoder_cfg import tiny_pdecoder_cfg
 from tests.toy_data import make_toy_coco_instance_dataset
 
-CONFIG = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'pdecoder', 'instance_tiny.py')
 
 
 def _cfg(tmp_path, tiny_sd_folder, max_iters):
-    cfg = Config.fromfile(CONFIG)
     root = make_toy_coco_instance_dataset(str(tmp_path / 'data'), num=4, size=128)
-    cfg.work_dir = str(tmp_path / 'work')
-    cfg.model.backbone.pretrained = tiny_sd_folder
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = root
-    cfg.val_evaluator.ann_file = osp.join(root, 'annotations', 'instances.json')
-    cfg.test_evaluator = cfg.val_evaluator
-    cfg.train_cfg.max_iters = max_iters
-    cfg.train_cfg.val_interval = max_iters
-    cfg.default_hooks.checkpoint.interval = max_iters
-    return cfg
+    return tiny_pdecoder_cfg('pdecoder/instance_tiny.py', root, str(tmp_path / 'work'), tiny_sd_folder,
+                             max_iters, ann_file='annotations/instances.json')
 
 
 @pytest.mark.slow
