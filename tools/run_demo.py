@@ -171,12 +171,15 @@ def main():
 
     print('[2/5] semantic P-Decoder on train_100', flush=True)
     pdecoder_dir = osp.join(work, 'pdecoder_semantic')
-    ckpt = osp.join(pdecoder_dir, f'iter_{iters or 1500}.pth')
+    from mmengine.config import Config
+    pdecoder_iters = iters or Config.fromfile(osp.join(ROOT, PDECODER_CFG)).train_cfg.max_iters
+    ckpt = osp.join(pdecoder_dir, f'iter_{pdecoder_iters}.pth')
     sd_opt = f'model.backbone.pretrained={sd}'
     if not osp.isfile(ckpt):
         pdecoder_schedule = schedule + ([f'param_scheduler.0.end={iters}'] if iters else [])
+        cache = f'model.backbone.feature_cache.dir={osp.join(work, "feature_cache")}'
         run([python, 'tools/train.py', PDECODER_CFG, '--work-dir', pdecoder_dir,
-             '--cfg-options', sd_opt] + data_opts(world) + pdecoder_schedule,
+             '--cfg-options', sd_opt, cache] + data_opts(world) + pdecoder_schedule,
             osp.join(work, 'pdecoder.log'))
 
     print(f'[3/5] {args.num_synthetic} synthetic images with masks', flush=True)

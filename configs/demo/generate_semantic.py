@@ -2,7 +2,7 @@
 # from templates that name demo-world classes; the demo P-Decoder labels them.
 decoder = dict(
     config='configs/demo/pdecoder_semantic.py',
-    checkpoint='work_dirs/demo/pdecoder_semantic/iter_1500.pth',
+    checkpoint='work_dirs/demo/pdecoder_semantic/iter_1000.pth',
     cfg_options=dict())
 task = 'semantic'
 prompts = dict(

@@ -13,7 +13,9 @@ meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 
 model = dict(
     data_preprocessor=dict(size_divisor=32),
     backbone=dict(pretrained='checkpoints/demo-world-sd', dtype='fp32', class_names=class_names,
-                  capture=dict(attention_strides=(4, 8, 16))),
+                  capture=dict(attention_strides=(4, 8, 16)),
+                  # frozen backbone: each (image, flip) view is computed once per run
+                  feature_cache=dict(dir='work_dirs/feature_cache/demo_semantic')),
     decode_head=dict(
         in_channels=[32, 64, 96, 96], feat_channels=embed, out_channels=embed,
         num_classes=num_classes, num_queries=12,
@@ -64,9 +66,9 @@ test_evaluator = val_evaluator
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
                      clip_grad=dict(max_norm=1.0, norm_type=2))
-param_scheduler = [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=1500,
+param_scheduler = [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=1000,
                         by_epoch=False)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=1500, val_interval=1500)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=1000, val_interval=1000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(logger=dict(interval=50),
