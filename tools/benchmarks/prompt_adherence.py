@@ -43,7 +43,8 @@ COLORS = {
     'tree': ('green', 'yellow', 'orange', 'red', 'brown', 'pink', 'white'),
     'ball': ('red', 'orange', 'yellow', 'green', 'blue', 'purple', 'pink', 'white', 'black'),
 }
-GROUNDS = ('on grass', 'on sand', 'on a road', 'on dirt', 'on tiles', 'in the snow')
+# the grounds of the pool's (default) domain; the shifted domain's are never captioned there
+GROUNDS = ('on grass', 'on sand', 'on a road', 'on dirt')
 GRID_PROMPTS = ('a photo of a person in blue on grass', 'a photo of a red car on a road',
                 'a photo of an orange cone on a road', 'a photo of a green tree on grass',
                 'a photo of a yellow ball on sand')
