@@ -24,7 +24,6 @@ def _build(cfg, scope):
 
 
 def test_mmseg_semantic_dataset_and_iou_metric(small_world):
-    pytest.importorskip('mmseg')
     from mmengine.structures import PixelData
     from mmseg.evaluation import IoUMetric
 
@@ -50,7 +49,6 @@ def test_mmseg_semantic_dataset_and_iou_metric(small_world):
 
 
 def test_mmseg_depth_dataset_and_depth_metric(small_world):
-    pytest.importorskip('mmseg')
     from mmengine.structures import PixelData
     from mmseg.evaluation import DepthMetric
 
@@ -75,7 +73,6 @@ def test_mmseg_depth_dataset_and_depth_metric(small_world):
 
 
 def test_mmdet_coco_dataset_and_coco_metric(small_world):
-    pytest.importorskip('mmdet')
     import torch
     from mmdet.evaluation import CocoMetric
     from pycocotools import mask as mask_utils
@@ -110,7 +107,6 @@ def test_mmdet_coco_dataset_and_coco_metric(small_world):
 
 
 def test_mmpose_coco_style_dataset_and_coco_metric(small_world):
-    pytest.importorskip('mmpose')
     from mmpose.evaluation import CocoMetric
 
     ds = _build(dict(type='mmdatasetdm.DemoWorldPoseDataset', data_root=small_world,
