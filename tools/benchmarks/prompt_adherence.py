@@ -135,7 +135,7 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.where(blur[:, None, None, None], soft, x)
 
 
-def train_classifier(images, labels, steps: int = 600, batch_size: int = 64, seed: int = 0,
+def train_classifier(images, labels, steps: int = 1500, batch_size: int = 64, seed: int = 0,
                      log=print) -> TinyClassifier:
     """Train the judge on uint8 images and multi-hot labels."""
     torch.manual_seed(seed)
@@ -212,9 +212,9 @@ def parse_args(argv=None):
                         help='world with labelled splits (semantic masks)')
     parser.add_argument('--train-split', default='train_large')
     parser.add_argument('--test-split', default='test')
-    parser.add_argument('--min-pixels', type=int, default=16,
+    parser.add_argument('--min-pixels', type=int, default=32,
                         help='a class is present when its mask has this many pixels')
-    parser.add_argument('--classifier-steps', type=int, default=600)
+    parser.add_argument('--classifier-steps', type=int, default=1500)
     parser.add_argument('--per-class', type=int, default=20, help='prompts per class')
     parser.add_argument('--steps', type=int, default=20, help='sampling steps')
     parser.add_argument('--guidance', type=float, default=5.0, help='guidance scale')
