@@ -10,9 +10,9 @@
 _base_ = ['../_base_/models/pdecoder_semantic_sd15.py', '../_base_/default_runtime.py']
 default_scope = 'mmseg'
 class_names = ('background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
-               'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse', 'person', 'pottedplant',
-               'sheep', 'sofa', 'train', 'tvmonitor')
-num_classes = 21  # with mmseg's PascalVOCDataset ids (0 = background, 255 = ignore)
+               'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person',
+               'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor')
+num_classes = len(class_names)  # 21, mmseg's PascalVOCDataset ids (0 = background, 255 = ignore)
 crop_size = (512, 512)  # SD-1.5's native resolution
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
              'flip', 'flip_direction', 'reduce_zero_label', 'prompt', 'prompt_words')

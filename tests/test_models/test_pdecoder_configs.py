@@ -53,3 +53,12 @@ def test_instance_config_is_things_only_with_real_labels():
     assert cfg.model.test_cfg.instance_on and not cfg.model.test_cfg.panoptic_on
     assert cfg.val_evaluator.metric == ['segm']
     assert cfg.train_dataloader.dataset.ann_file == 'annotations/instances_train2017_800.json'
+
+
+def test_voc_config_names_mmseg_voc_classes_in_order():
+    from mmseg.datasets import PascalVOCDataset
+    cfg = Config.fromfile(osp.join(CONFIGS, 'semantic_voc_100.py'))
+    assert tuple(cfg.class_names) == PascalVOCDataset.METAINFO['classes']
+    assert cfg.model.decode_head.num_classes == 21
+    assert len(cfg.model.decode_head.loss_cls.class_weight) == 22
+    assert list(cfg.model.decode_head.pixel_decoder.attention.words) == list(cfg.class_names[1:])
