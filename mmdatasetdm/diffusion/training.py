@@ -540,9 +540,9 @@ class TinySDRecipe:
     scheduler: dict = field(default_factory=lambda: dict(DEMO_SCHEDULER_CONFIG))
     num_merges: int = 400
     vae_stage: StageConfig = field(
-        default_factory=lambda: StageConfig(steps=600, batch_size=16, lr=1e-3, warmup=50))
+        default_factory=lambda: StageConfig(steps=500, batch_size=16, lr=1e-3, warmup=50))
     unet_stage: StageConfig = field(
-        default_factory=lambda: StageConfig(steps=3000, batch_size=16, lr=1e-3, warmup=200,
+        default_factory=lambda: StageConfig(steps=5000, batch_size=16, lr=1e-3, warmup=200,
                                             weight_decay=0.01))
     decoder_stage: StageConfig = field(
         default_factory=lambda: StageConfig(steps=1000, batch_size=16, lr=5e-4, warmup=20))
