@@ -16,7 +16,8 @@ ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 def make_toy_voc(root, num=3, size=64):
     """A VOC2012-layout folder with a few images and a train_100 split."""
     rng = np.random.default_rng(0)
-    for sub in ('JPEGImages', 'SegmentationClass', 'ImageSets/Segmentation'):
+    for sub in ('JPEGImages', 'SegmentationClass', 'SegmentationClassAug',
+                'ImageSets/Segmentation'):
         os.makedirs(osp.join(root, sub), exist_ok=True)
     names = []
     for i in range(num):
@@ -26,25 +27,38 @@ def make_toy_voc(root, num=3, size=64):
         label = np.zeros((size, size), np.uint8)
         label[: size // 2] = 15  # person
         Image.fromarray(label).save(osp.join(root, 'SegmentationClass', name + '.png'))
+        Image.fromarray(label).save(osp.join(root, 'SegmentationClassAug', name + '.png'))
         names.append(name)
     with open(osp.join(root, 'ImageSets/Segmentation/train_100.txt'), 'w') as f:
         f.write('\n'.join(names) + '\n')
-    with open(osp.join(root, 'ImageSets/Segmentation/val.txt'), 'w') as f:
-        f.write('\n'.join(names) + '\n')
+    for split in ('val', 'train', 'aug'):
+        with open(osp.join(root, f'ImageSets/Segmentation/{split}.txt'), 'w') as f:
+            f.write('\n'.join(names) + '\n')
     return root
 
 
+def readme_snippet(tmp_path):
+    """The README's mixing example, written to a config file."""
+    with open(osp.join(ROOT, 'README.md')) as f:
+        text = f.read()
+    section = text[text.index('## Mixing synthetic data'):]
+    code = section[section.index('```python') + len('```python'):section.index('```\n\n')]
+    path = tmp_path / 'readme_mixing.py'
+    path.write_text(code)
+    return str(path)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize('config', ['voc_synth_100.py', 'voc_real_100.py'])
+@pytest.mark.parametrize('config', ['voc_synth_100.py', 'voc_real_100.py', 'README'])
 def test_mixing_config_trains_on_real_plus_synthetic(tmp_path, config):
     voc = make_toy_voc(str(tmp_path / 'VOC2012'))
     synth = _generated(str(tmp_path / 'synth'), classes=('background', 'person', 'car'))
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', config))
+    path = readme_snippet(tmp_path) if config == 'README' else osp.join(ROOT, 'configs', config)
+    cfg = Config.fromfile(path)
     cfg.work_dir = str(tmp_path / 'work')
     datasets = cfg.train_dataloader.dataset.datasets
-    datasets[0].data_root = voc
-    if config == 'voc_synth_100.py':
-        datasets[1].data_root = synth
+    for ds in datasets:
+        ds.data_root = synth if ds.type == 'mmdatasetdm.SyntheticSegDataset' else voc
     for ds in datasets:
         ds.pipeline[2] = dict(type='RandomResize', scale=(64, 64), ratio_range=(0.5, 2.0),
                               keep_ratio=True)
@@ -64,13 +78,14 @@ def test_mixing_config_trains_on_real_plus_synthetic(tmp_path, config):
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=2)
     runner = Runner.from_cfg(cfg)
     dataset = runner.train_dataloader.dataset
-    assert len(dataset) == (6 if config == 'voc_synth_100.py' else 3)
-    if config == 'voc_synth_100.py':
+    # 3 toy VOC images per real set (README: train + aug), 3 accepted synthetic samples
+    assert len(dataset) == {'voc_synth_100.py': 6, 'voc_real_100.py': 3, 'README': 9}[config]
+    if config != 'voc_real_100.py':
         # mmengine's ConcatDataset requires equal metainfo; the synthetic set takes VOC's
-        assert dataset.datasets[1].metainfo == dataset.datasets[0].metainfo
+        assert dataset.datasets[-1].metainfo == dataset.datasets[0].metainfo
         from mmseg.datasets import PascalVOCDataset
-        assert dataset.datasets[1].metainfo['classes'] == PascalVOCDataset.METAINFO['classes']
-        labels = dataset.datasets[1][0]['data_samples'].gt_sem_seg.data.unique().tolist()
+        assert dataset.datasets[-1].metainfo['classes'] == PascalVOCDataset.METAINFO['classes']
+        labels = dataset.datasets[-1][0]['data_samples'].gt_sem_seg.data.unique().tolist()
         assert set(labels) <= {0, 7, 15, 255}  # person -> 15, car -> 7 in VOC's ids
     runner.train()
     metrics = runner.val_loop.run()
