@@ -141,8 +141,6 @@ def test_train_tiny_sd_writes_a_loadable_folder(tmp_path):
     assert image.shape == (1, 16, 16, 3) and np.isfinite(image).all()
 
 
-@pytest.mark.skipif(not osp.isfile(osp.join(SHIPPED, 'model_index.json')),
-                    reason='the shipped demo-world model is not in this checkout')
 def test_shipped_demo_world_model():
     from diffusers import StableDiffusionPipeline
     torch.set_num_threads(1)
