@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from tests.pdecoder_cfg import tiny_pdecoder_cfg
+from tests.pdecoder_cfg import assert_frozen_and_excluded, tiny_pdecoder_cfg, train_then_resume
 from tests.toy_data import TOY_POSE_METAINFO, make_toy_pose_dataset
 
 CONFIG = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'pdecoder', 'pose_tiny.py')
@@ -55,22 +55,9 @@ def test_overfits_toy_keypoints(tmp_path, tiny_sd_folder):
     print('mean keypoint error (px):', errors)
     assert max(errors) < 4.0
     # the frozen backbone did not move and is not in the checkpoint
-    unet_after = runner.model.backbone.components.unet.state_dict()
-    assert all(torch.equal(unet_before[k], unet_after[k]) for k in unet_before)
-    ckpt = torch.load(osp.join(cfg.work_dir, f'iter_{iters}.pth'), map_location='cpu',
-                      weights_only=True)
-    assert not any(k.startswith('backbone.') for k in ckpt['state_dict'])
-    assert any(k.startswith('neck.projections.') for k in ckpt['state_dict'])
+    assert_frozen_and_excluded(runner, unet_before, osp.join(cfg.work_dir, f'iter_{iters}.pth'),
+                               'neck.projections.')
 
 
 def test_train_iterations_then_resume(tmp_path, tiny_sd_folder):
-    cfg = _cfg(tmp_path, tiny_sd_folder, max_iters=2)
-    Runner.from_cfg(cfg).train()
-    cfg2 = cfg.copy()
-    cfg2.train_cfg.max_iters = 4
-    cfg2.default_hooks.checkpoint.interval = 2
-    cfg2.resume = True
-    runner = Runner.from_cfg(cfg2)
-    runner.train()
-    assert runner.iter == 4
-    assert osp.isfile(osp.join(cfg.work_dir, 'iter_4.pth'))
+    train_then_resume(_cfg(tmp_path, tiny_sd_folder, max_iters=2))
