@@ -3,6 +3,11 @@
 Each task has one function ``(prediction, record, filters) -> Annotation``
 that also decides acceptance; rejected samples keep their reason, they are
 never dropped silently.
+
+A reason is one of the fixed categories in :data:`REJECT_REASONS`, so that
+``merge_shards`` can count rejections by cause; what was measured (the
+fraction, the best score, the threshold) goes to the sample's scores under
+``reject_detail``.
 """
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Sequence
@@ -10,6 +15,17 @@ from typing import Any, Dict, Optional, Sequence
 import numpy as np
 
 IGNORE_INDEX = 255
+
+# Rejection categories (the manifest's ``reason``); the measured values are in
+# ``scores['reject_detail']``.
+TOO_UNCERTAIN = 'too_uncertain'  # too many pixels below min_confidence
+PROMPTED_CLASS_MISSING = 'prompted_class_missing'  # a prompted class is absent
+PROMPTED_CLASS_TOO_SMALL = 'prompted_class_too_small'  # present, below min_class_fraction
+NO_PREDICTION = 'no_prediction'  # the decoder predicted no instance / pose at all
+LOW_SCORE = 'low_score'  # every prediction scored below min_score
+TOO_SMALL = 'too_small'  # the well-scored instances are all below min_area
+REJECT_REASONS = (TOO_UNCERTAIN, PROMPTED_CLASS_MISSING, PROMPTED_CLASS_TOO_SMALL, NO_PREDICTION,
+                  LOW_SCORE, TOO_SMALL)
 
 
 @dataclass
@@ -42,10 +58,15 @@ class FilterConfig:
 
 @dataclass
 class Annotation:
-    """What the writer receives for one sample."""
+    """What the writer receives for one sample.
+
+    ``reason`` is one of :data:`REJECT_REASONS` when ``accepted`` is False, and
+    ``scores`` (written to the manifest line) then also holds
+    ``reject_detail``: the measured value(s) and the threshold that failed.
+    """
 
     accepted: bool = True
-    reason: Optional[str] = None
+    reason: Optional[str] = None  # one of REJECT_REASONS when rejected
     semantic: Optional[np.ndarray] = None
     depth: Optional[np.ndarray] = None
     instances: Optional[Dict[str, Any]] = None
@@ -55,6 +76,25 @@ class Annotation:
 
 def _np(x):
     return x.detach().cpu().numpy() if hasattr(x, 'detach') else np.asarray(x)
+
+
+def _reject(ann: Annotation, reason: str, **detail) -> Annotation:
+    """Mark ``ann`` rejected for ``reason`` (a :data:`REJECT_REASONS` entry),
+    recording the measured values in ``ann.scores['reject_detail']``.
+
+    Args:
+        ann (Annotation): the sample's annotation.
+        reason (str): the rejection category.
+        **detail: what was measured and the threshold it failed.
+
+    Returns:
+        Annotation: ``ann``.
+    """
+    assert reason in REJECT_REASONS, reason
+    ann.accepted, ann.reason = False, reason
+    ann.scores['reject_detail'] = {k: round(float(v), 6) if isinstance(v, float) else v
+                                   for k, v in detail.items()}
+    return ann
 
 
 def semantic_annotation(pred, prompted: Sequence[int], cfg: FilterConfig) -> Annotation:
@@ -75,14 +115,14 @@ def semantic_annotation(pred, prompted: Sequence[int], cfg: FilterConfig) -> Ann
         mean_confidence=round(float(confidence.mean()), 6), ignore_fraction=round(ignored, 6),
         class_fractions={k: round(v, 6) for k, v in sorted(fractions.items())}))
     if ignored > cfg.max_ignore_fraction:
-        ann.accepted, ann.reason = False, f'{ignored:.1%} of pixels uncertain'
-        return ann
+        return _reject(ann, TOO_UNCERTAIN, ignore_fraction=ignored,
+                       max_ignore_fraction=float(cfg.max_ignore_fraction))
     for c in prompted:
-        if fractions.get(int(c), 0.0) < cfg.min_class_fraction:
-            ann.accepted = False
-            ann.reason = (f'prompted class {int(c)} covers {fractions.get(int(c), 0.0):.1%} '
-                          f'< {cfg.min_class_fraction:.1%}')
-            return ann
+        fraction = fractions.get(int(c), 0.0)
+        if fraction < cfg.min_class_fraction:
+            reason = PROMPTED_CLASS_MISSING if fraction == 0 else PROMPTED_CLASS_TOO_SMALL
+            return _reject(ann, reason, class_id=int(c), class_fraction=fraction,
+                           min_class_fraction=float(cfg.min_class_fraction))
     return ann
 
 
@@ -92,13 +132,21 @@ def instance_annotation(pred, prompted: Sequence[int], cfg: FilterConfig) -> Ann
     masks = _np(inst.masks).astype(bool)
     labels = _np(inst.labels).astype(np.int64)
     scores = _np(inst.scores).astype(np.float64)
-    keep = (scores >= cfg.min_score) & (masks.reshape(len(masks), -1).sum(1) >= max(cfg.min_area, 1))
+    areas = masks.sum(axis=(1, 2))  # (N,); reshape(0, -1) would fail on no instance
+    scored = scores >= cfg.min_score
+    keep = scored & (areas >= max(cfg.min_area, 1))
     ann = Annotation(instances=dict(masks=masks[keep], labels=labels[keep], scores=scores[keep]),
                      scores=dict(num_instances=int(keep.sum())))
+    if not len(scores):
+        return _reject(ann, NO_PREDICTION)
+    if not scored.any():
+        return _reject(ann, LOW_SCORE, max_score=float(scores.max()), min_score=float(cfg.min_score))
     if not keep.any():
-        ann.accepted, ann.reason = False, 'no instance above the score/area thresholds'
-    elif cfg.require_prompted and prompted and not set(labels[keep]) & set(map(int, prompted)):
-        ann.accepted, ann.reason = False, 'no instance of a prompted class'
+        return _reject(ann, TOO_SMALL, max_area=int(areas[scored].max()),
+                       min_area=int(max(cfg.min_area, 1)))
+    if cfg.require_prompted and prompted and not set(labels[keep]) & set(map(int, prompted)):
+        return _reject(ann, PROMPTED_CLASS_MISSING, class_ids=sorted(map(int, prompted)),
+                       found_class_ids=sorted(set(map(int, labels[keep]))))
     return ann
 
 
@@ -120,8 +168,10 @@ def pose_annotation(pred, prompted: Sequence[int], cfg: FilterConfig) -> Annotat
     ann = Annotation(keypoints=dict(keypoints=kpts[keep], visibility=visibility[keep],
                                     scores=scores[keep], bboxes=_np(inst.bboxes)[keep]),
                      scores=dict(num_poses=int(keep.sum())))
+    if not len(scores):
+        return _reject(ann, NO_PREDICTION)
     if not keep.any():
-        ann.accepted, ann.reason = False, 'no pose above the score threshold'
+        return _reject(ann, LOW_SCORE, max_score=float(scores.max()), min_score=float(cfg.min_score))
     return ann
 
 

@@ -49,7 +49,7 @@ def open_writer(folder, **kwargs):
 def write(writer, index):
     if index == 5:  # one rejected sample, recorded with its reason
         return writer.write_sample(index, f'a photo of a dog number {index}', seed=1005, accepted=False,
-                                   reason='prompted class not in the decoded mask')
+                                   reason='prompted_class_missing')
     return writer.write_sample(index, **make_sample(index))
 
 
@@ -255,7 +255,7 @@ def test_manifest_lines(tmp_path):
     assert first['scores']['instances'] == pytest.approx(make_sample(0)['instances']['scores'], abs=1e-6)
     assert first['scores']['keypoints'] == [0.75]
     assert first['accepted'] is True and first['reason'] is None
-    assert rejected['accepted'] is False and rejected['reason'] == 'prompted class not in the decoded mask'
+    assert rejected['accepted'] is False and rejected['reason'] == 'prompted_class_missing'
     assert rejected['files'] == {}  # rejected files are not kept by default
     depth = read_depth(str(tmp_path / 'out' / first['files']['depth']), first['depth_scale'])
     assert np.abs(depth - make_sample(0)['depth']).max() <= 0.0005 + 1e-6
@@ -282,7 +282,7 @@ def test_merged_shards_equal_single_writer_byte_for_byte(tmp_path):
         dirs.append(writer.dir)
     summary = merge_shards(dirs, str(tmp_path / 'out_sharded'))
     assert summary == dict(num_samples=9, num_accepted=8,
-                           rejected={'prompted class not in the decoded mask': 1}, num_instances=16,
+                           rejected={'prompted_class_missing': 1}, num_instances=16,
                            num_keypoints=8)
     a, b = tree(tmp_path / 'out_single'), tree(tmp_path / 'out_sharded')
     assert sorted(a) == sorted(b)
