@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 import os.path as osp
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from mmdatasetdm.datasets.demo_world import (CLASS_IDS, DEFAULT_DEPTH_SCALE, KEY
                                              OBJECT_CLASSES, SEG_CLASSES, WorldLayout,
                                              generate_world, make_sample, read_captions,
                                              read_depth)
+from mmdatasetdm.datasets.demo_world.render import render_scene
 from mmdatasetdm.datasets.demo_world.writer import encode_png
 
 from .conftest import SMALL_WORLD
@@ -151,7 +153,7 @@ def test_coco_instances_decode_to_their_area_inside_their_class(small_world):
 
 def test_depth_png_round_trip_and_geometry(small_world):
     layout = WorldLayout(small_world)
-    seen_ground = 0
+    seen_ground = seen_clutter = 0
     for index in range(SMALL_WORLD['test']):
         sample = make_sample(SMALL_WORLD['seed'], 'test', index)
         depth = sample.rendered.depth
@@ -164,17 +166,23 @@ def test_depth_png_round_trip_and_geometry(small_world):
             values = depth[sample.rendered.instances == k]
             if values.size:
                 np.testing.assert_allclose(values, obj.depth, rtol=1e-6)
-        # ground depth grows toward the horizon (up the image) in object-free columns;
-        # sky has no depth
+        # without objects and clutter: ground depth grows toward the horizon (up the
+        # image) in every column, and the sky has no depth
+        bare = render_scene(replace(sample.scene, objects=[], clutter=[])).depth
         cam = sample.scene.camera
         sky_rows = int(np.floor(cam.horizon))
-        assert (depth[:sky_rows][sample.rendered.semantic[:sky_rows] == 0] == 0).all()
+        assert (bare[:sky_rows] == 0).all()
         for col in range(64):
-            if (sample.rendered.semantic[:, col] == 0).all():
-                ground = depth[sky_rows + 1:, col]
-                assert (np.diff(ground) <= 0).all() and ground[0] > ground[-1] > 0
-                seen_ground += 1
-    assert seen_ground > 0
+            ground = bare[sky_rows + 1:, col]
+            assert (np.diff(ground) <= 0).all() and ground[0] > ground[-1] > 0
+            seen_ground += 1
+        # background pixels show the bare ground/sky or a clutter item at its depth
+        background = sample.rendered.semantic == 0
+        allowed = [bare] + [np.full_like(bare, c.depth) for c in sample.scene.clutter]
+        matches = np.any([np.isclose(depth, a, rtol=1e-6) for a in allowed], axis=0)
+        assert matches[background].all()
+        seen_clutter += int((~np.isclose(depth, bare))[background].any())
+    assert seen_ground > 0 and seen_clutter > 0
 
 
 def test_keypoints_follow_coco_visibility(small_world):
@@ -259,3 +267,23 @@ def test_scene_variety():
     shifted = np.mean([make_sample(5, 'd', i, domain='shifted').rendered.image.mean()
                        for i in range(10)])
     assert shifted < default - 10  # dusk/night are darker
+
+
+def test_clutter_is_background_and_never_captioned():
+    """Rocks, bushes and signs are drawn (and occlude objects) but carry no label."""
+    drawn = occluding = 0
+    for index in range(30):
+        sample = make_sample(3, 'clutter', index)
+        scene, rendered = sample.scene, sample.rendered
+        assert 1 <= len(scene.clutter) <= 4
+        assert not any(word in sample.caption for word in ('rock', 'bush', 'sign'))
+        without = render_scene(replace(scene, clutter=[]))
+        changed = np.any(without.image != rendered.image, axis=-1) & (rendered.instances == 0)
+        if changed.sum() > 10:
+            drawn += 1
+        assert (rendered.semantic[rendered.instances == 0] == 0).all()
+        # where clutter covers an object, the object's label is gone
+        hidden = (without.instances > 0) & (rendered.instances == 0)
+        occluding += int(hidden.any())
+        assert (rendered.semantic[hidden] == 0).all()
+    assert drawn >= 20 and occluding >= 3

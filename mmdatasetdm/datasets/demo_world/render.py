@@ -256,12 +256,61 @@ def _ball(grid: PixelGrid, frame: _ObjectFrame, obj: ObjectSpec) -> List[_Part]:
     return parts
 
 
+def _rock(grid: PixelGrid, frame: _ObjectFrame, obj: ObjectSpec) -> List[_Part]:
+    p = obj.params
+    r, squash = p['radius'], p['squash']
+    angles = np.linspace(0, 2 * np.pi, len(p['bumps']), endpoint=False)
+    outline = [(r * b * np.cos(a), r * squash * (1 + b * np.sin(a)))
+               for a, b in zip(angles, p['bumps'])]
+    mask = polygon_mask(grid, frame.points(outline))
+    # shaded as the ellipsoid that holds the outline
+    _, normal = ellipse(grid, frame(0, r * squash), 1.25 * r * frame.scale,
+                        1.25 * r * squash * frame.scale)
+    return [_Part(mask, normal, np.asarray(obj.color, np.float32), 0.1)]
+
+
+def _bush(grid: PixelGrid, frame: _ObjectFrame, obj: ObjectSpec, grain: np.ndarray) -> List[_Part]:
+    p = obj.params
+    h, w = p['height'], p['width']
+    leaves = np.asarray(obj.color, np.float32)[None, None, :] * (0.7 + 0.6 * grain[..., None])
+    parts = []
+    for du, dv, size in p['lobes']:
+        mask, normal = ellipse(grid, frame(du * w, dv * h), size * w * frame.scale,
+                               size * h * frame.scale)
+        parts.append(_Part(mask, normal, leaves))
+    return parts
+
+
+def _sign(grid: PixelGrid, frame: _ObjectFrame, obj: ObjectSpec) -> List[_Part]:
+    p = obj.params
+    h, plate = p['height'], p['plate']
+    pole_w = 0.035
+    pmask = polygon_mask(grid, frame.points([(-pole_w, 0), (pole_w, 0), (pole_w, h), (-pole_w, h)]))
+    parts = [_Part(pmask, cylinder_normal(grid, pmask, frame.x0, pole_w * frame.scale),
+                   np.asarray(p['pole'], np.float32), 0.4)]
+    top, half = h + 0.1 * plate, plate / 2
+    if p['shape'] == 'disc':
+        mask = ellipse(grid, frame(0, top), half * frame.scale, half * frame.scale)[0]
+    elif p['shape'] == 'triangle':
+        mask = polygon_mask(grid, frame.points([(-half, top - half), (half, top - half),
+                                                (0, top + half)]))
+    else:
+        mask = polygon_mask(grid, frame.points([(-half, top - half), (half, top - half),
+                                                (half, top + half), (-half, top + half)]))
+    parts.append(_Part(mask, flat_normal(mask, (0.0, -0.1, 1.0)), np.asarray(obj.color, np.float32),
+                       0.3))
+    return parts
+
+
 _FOOTPRINT = {  # shadow width in metres
     'person': lambda p: 0.5 * p['height'] / 1.7,
     'car': lambda p: p['length'] if p['view'] == 'side' else p['width'],
     'cone': lambda p: 2.6 * p['base'] * p['height'],
     'tree': lambda p: 1.5 * p['spread'] * p['height'],
     'ball': lambda p: 2 * p['radius'],
+    'rock': lambda p: 2 * p['radius'],
+    'bush': lambda p: p['width'],
+    'sign': lambda p: 0.3,
 }
 
 
@@ -313,7 +362,7 @@ def render_scene(scene: Scene, max_depth: float = DEFAULT_MAX_DEPTH) -> Rendered
         albedo = ground_texture(bg, lateral, z, table, tex_rng)
         lit = light.ambient + light.diffuse * max(-l_dir[1], 0.0)
         shadow = np.ones((H, W), np.float32)
-        for obj in scene.objects:
+        for obj in scene.objects + scene.clutter:
             frame = _ObjectFrame(cam, obj)
             width = _FOOTPRINT[obj.category](obj.params) * frame.scale
             shift = -l_dir[0] / max(-l_dir[1], 0.3) * 0.3 * width
@@ -323,22 +372,30 @@ def render_scene(scene: Scene, max_depth: float = DEFAULT_MAX_DEPTH) -> Rendered
         fog = (1 - np.exp(-z / light.fog_distance))[:, None]
         image[ground] = color * (1 - fog) + fog_color * fog
 
-    keypoints: List[Optional[np.ndarray]] = []
-    for k, obj in enumerate(scene.objects, start=1):
+    # objects (instance id k > 0) and clutter (id 0: background) in one far-to-near order
+    drawables = [(obj, k) for k, obj in enumerate(scene.objects, start=1)]
+    drawables += [(obj, 0) for obj in scene.clutter]
+    drawables.sort(key=lambda item: -item[0].depth)  # stable: equal depths keep list order
+    keypoints: List[Optional[np.ndarray]] = [None] * len(scene.objects)
+    for obj, k in drawables:
         frame = _ObjectFrame(cam, obj)
-        kpts = None
         if obj.category == 'person':
-            parts, kpts = _person(grid, frame, obj)
+            parts, keypoints[k - 1] = _person(grid, frame, obj)
         elif obj.category == 'car':
             parts = _car(grid, frame, obj)
         elif obj.category == 'cone':
             parts = _cone(grid, frame, obj)
-        elif obj.category == 'tree':
-            parts = _tree(grid, frame, obj, grain)
+        elif obj.category in ('tree', 'bush'):
+            parts = (_tree if obj.category == 'tree' else _bush)(grid, frame, obj, grain)
         elif obj.category == 'ball':
             parts = _ball(grid, frame, obj)
+        elif obj.category == 'rock':
+            parts = _rock(grid, frame, obj)
+        elif obj.category == 'sign':
+            parts = _sign(grid, frame, obj)
         else:
             raise ValueError(f'cannot render class {obj.category!r}')
+        label = CLASS_IDS[obj.category] if k else 0
         fog = 1 - np.exp(-obj.depth / light.fog_distance)
         for part in parts:
             if not part.mask.any():
@@ -348,10 +405,9 @@ def render_scene(scene: Scene, max_depth: float = DEFAULT_MAX_DEPTH) -> Rendered
             color = _shade(part.normal[:, part.mask], albedo, l_dir, light.ambient,
                            light.diffuse, part.shininess) * tint
             image[part.mask] = color * (1 - fog) + fog_color * fog
-            semantic[part.mask] = CLASS_IDS[obj.category]
+            semantic[part.mask] = label
             instances[part.mask] = k
             depth[part.mask] = obj.depth
-        keypoints.append(kpts)
 
     keypoints = [None if kp is None else _keypoint_visibility(kp, instances, k)
                  for k, kp in enumerate(keypoints, start=1)]

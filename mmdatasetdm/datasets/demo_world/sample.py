@@ -20,7 +20,7 @@ from .scene import Scene, sample_scene
 
 # Instances with fewer visible pixels get no COCO annotation (their pixels keep
 # their class in the semantic map) and are not named in the caption.
-DEFAULT_MIN_AREA = 4
+DEFAULT_MIN_AREA = 12
 # COCO annotation ids are image_id * ANN_ID_STRIDE + (local index + 1).
 ANN_ID_STRIDE = 1000
 

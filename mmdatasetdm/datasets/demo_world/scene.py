@@ -10,6 +10,12 @@ plane, looking horizontally; the horizon is image row ``horizon``. A ground
 point at depth ``Z`` metres projects to row ``horizon + focal * cam_height / Z``
 and one metre at depth ``Z`` spans ``focal / Z`` pixels. Objects stand on the
 ground at their ``depth`` and are listed far to near (painter's order).
+
+Besides the labelled objects a scene holds *clutter*: rocks, bushes and signs
+that belong to the background class. They look like the object classes in
+parts (a round rock vs a ball, a bush vs a tree canopy, a triangular sign vs a
+cone), so a segmentor has to learn shape and context from enough examples,
+which is what gives 100 labels clear headroom below a large labelled set.
 """
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
@@ -22,6 +28,13 @@ from .metainfo import OBJECT_CLASSES
 
 # Relative frequency of each class in a scene.
 CLASS_WEIGHTS = {'person': 0.26, 'car': 0.18, 'cone': 0.18, 'tree': 0.16, 'ball': 0.22}
+# Background clutter kinds (labelled as background, never captioned).
+CLUTTER_KINDS = ('rock', 'bush', 'sign')
+CLUTTER_COLOR_NAMES = {
+    'rock': ('grey', 'brown', 'black', 'white'),
+    'bush': ('green', 'yellow', 'brown', 'orange'),
+    'sign': ('red', 'orange', 'yellow', 'blue', 'white', 'green'),
+}
 
 
 @dataclass
@@ -124,12 +137,16 @@ class Scene:
         background (Background): Ground and sky.
         objects (list[ObjectSpec]): Objects, far to near.
         domain (str): Name of the domain it was sampled from.
+        clutter (list[ObjectSpec]): Background clutter (``category`` in
+            :data:`CLUTTER_KINDS`), far to near; drawn in depth order with the
+            objects but labelled as background.
     """
     camera: Camera
     lighting: Lighting
     background: Background
     objects: List[ObjectSpec]
     domain: str
+    clutter: List[ObjectSpec] = field(default_factory=list)
 
 
 def _jitter_color(rng: np.random.Generator, rgb, amount: float = 0.06) -> Tuple[float, ...]:
@@ -199,11 +216,26 @@ def _sample_params(rng: np.random.Generator, category: str) -> Dict:
         _, second = _named_color(rng, CLASS_COLOR_NAMES['ball'])
         return dict(radius=u(0.3, 0.65), pattern=('plain', 'halves', 'band')[int(rng.integers(3))],
                     second=second, pattern_angle=u(0, np.pi))
-    raise ValueError(f'unknown demo-world class {category!r}; known: {OBJECT_CLASSES}')
+    if category == 'rock':
+        # an irregular squat blob: radius jitter of its outline polygon
+        return dict(radius=u(0.25, 0.7), squash=u(0.45, 0.8),
+                    bumps=[float(v) for v in u(0.75, 1.2, size=9)])
+    if category == 'bush':
+        count = int(rng.integers(2, 5))
+        return dict(height=u(0.5, 1.3), width=u(0.8, 2.0),
+                    lobes=[(float(u(-0.4, 0.4)), float(u(0.3, 0.8)), float(u(0.25, 0.45)))
+                           for _ in range(count)])
+    if category == 'sign':
+        _, pole = _named_color(rng, ('grey', 'white', 'black'))
+        return dict(height=u(1.4, 2.6), plate=u(0.35, 0.7),
+                    shape=('triangle', 'disc', 'square')[int(rng.integers(3))], pole=pole)
+    raise ValueError(f'unknown demo-world class {category!r}; known: {OBJECT_CLASSES} '
+                     f'and clutter {CLUTTER_KINDS}')
 
 
 def sample_scene(rng: np.random.Generator, domain: Domain, size: Tuple[int, int] = (64, 64),
-                 num_objects: Tuple[int, int] = (2, 6)) -> Scene:
+                 num_objects: Tuple[int, int] = (2, 6),
+                 num_clutter: Tuple[int, int] = (1, 4)) -> Scene:
     """Sample a scene description.
 
     Args:
@@ -211,9 +243,10 @@ def sample_scene(rng: np.random.Generator, domain: Domain, size: Tuple[int, int]
         domain (Domain): Background and lighting style.
         size (tuple[int, int]): Image ``(height, width)`` in pixels.
         num_objects (tuple[int, int]): Inclusive range of the object count.
+        num_clutter (tuple[int, int]): Inclusive range of the clutter count.
 
     Returns:
-        Scene: The scene, objects sorted far to near.
+        Scene: The scene, objects and clutter each sorted far to near.
     """
     height, width = int(size[0]), int(size[1])
     if height < 16 or width < 16:
@@ -258,5 +291,14 @@ def sample_scene(rng: np.random.Generator, domain: Domain, size: Tuple[int, int]
                                   color_name=color_name, color=color,
                                   params=_sample_params(rng, category)))
     objects.sort(key=lambda o: -o.depth)
+    clutter = []
+    for _ in range(int(rng.integers(num_clutter[0], num_clutter[1] + 1))):
+        kind = CLUTTER_KINDS[int(rng.integers(len(CLUTTER_KINDS)))]
+        depth = float(camera.depth_at_row(u(row_far, row_near)))
+        color_name, color = _named_color(rng, CLUTTER_COLOR_NAMES[kind])
+        clutter.append(ObjectSpec(category=kind, x=float(u(-0.1, 1.1) * width), depth=depth,
+                                  color_name=color_name, color=color,
+                                  params=_sample_params(rng, kind)))
+    clutter.sort(key=lambda o: -o.depth)
     return Scene(camera=camera, lighting=lighting, background=background, objects=objects,
-                 domain=domain.name)
+                 domain=domain.name, clutter=clutter)

@@ -23,7 +23,7 @@ from .metainfo import (ARTICULATED_CLASS, CLASS_IDS, FLIP_PAIRS, IGNORE_INDEX, K
 from .render import DEFAULT_MAX_DEPTH
 from .sample import DEFAULT_MIN_AREA, coco_annotation, coco_image_id, make_sample
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: background clutter, instances >= 12 px
 DEFAULT_DEPTH_SCALE = 1000.0  # depth PNG value = metres * scale (millimetres)
 
 
