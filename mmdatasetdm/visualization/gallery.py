@@ -1,0 +1,173 @@
+"""A gallery of generated samples with their annotations, from a generated dataset folder.
+
+Reads what ``tools/generate.py`` writes (``dataset.json``, ``manifest.jsonl``,
+``images/``, ``semantic/``, ``depth/``, ``instances.json``,
+``keypoints.json``) and draws each accepted sample as one tile: the image,
+then one panel per annotation it has — the semantic mask in colour, the depth
+colour map, the instances (mmdet's visualizer), the keypoints (mmpose's
+visualizer) — tiled into one PNG grid.
+"""
+import json
+import os.path as osp
+from collections import defaultdict
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .grid import save_png, tile_images
+from .overlay import build_visualizer, default_palette, draw_sample
+
+IGNORE_COLOR = (255, 255, 255)
+
+
+def _read_rgb(path: str) -> np.ndarray:
+    from PIL import Image
+    with Image.open(path) as img:
+        return np.asarray(img.convert('RGB'))
+
+
+def semantic_panel(labels: np.ndarray, palette: Sequence[Sequence[int]]) -> np.ndarray:
+    """Class ids as colours; ids without a colour (255 = ignore) are white.
+
+    Args:
+        labels (np.ndarray): (H, W) class ids.
+        palette (Sequence): RGB colour of each class id.
+
+    Returns:
+        np.ndarray: uint8 (H, W, 3).
+    """
+    lut = np.zeros((256, 3), np.uint8)
+    lut[:] = IGNORE_COLOR
+    colors = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)[:255]
+    lut[:len(colors)] = colors
+    return lut[np.asarray(labels, dtype=np.uint8)]
+
+
+def depth_panel(depth: np.ndarray) -> np.ndarray:
+    """A depth map as a colour map (mmengine's ``draw_featmap``, as mmseg draws depth).
+
+    Args:
+        depth (np.ndarray): (H, W) depth.
+
+    Returns:
+        np.ndarray: uint8 (H, W, 3).
+    """
+    import torch
+    from mmengine.visualization import Visualizer
+    return Visualizer.draw_featmap(torch.as_tensor(np.asarray(depth, np.float32))[None],
+                                   channel_reduction='squeeze_mean')
+
+
+def _pose_metainfo(keypoint_meta: dict) -> dict:
+    """mmpose's parsed metainfo for a generated set's keypoint names and skeleton."""
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    names, skeleton = list(keypoint_meta['names']), [tuple(s) for s in keypoint_meta['skeleton']]
+    colors = default_palette(len(names) + 1)[1:]
+    return parse_pose_metainfo(dict(
+        dataset_name='generated',
+        keypoint_info={i: dict(name=n, id=i, color=list(colors[i]), type='', swap='')
+                       for i, n in enumerate(names)},
+        skeleton_info={i: dict(link=(names[a], names[b]), id=i, color=[255, 128, 0])
+                       for i, (a, b) in enumerate(skeleton)},
+        joint_weights=[1.0] * len(names), sigmas=[0.05] * len(names)))
+
+
+def _annotations_by_image(path: str) -> Dict[int, List[dict]]:
+    if not osp.isfile(path):
+        return {}
+    with open(path) as f:
+        doc = json.load(f)
+    out = defaultdict(list)
+    for ann in doc.get('annotations', []):
+        out[int(ann['image_id'])].append(ann)
+    return out
+
+
+def _instance_sample(anns: List[dict], categories: List[dict], shape):
+    import torch
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+
+    from mmdatasetdm.generation.writers import decode_mask
+    index = {int(c['id']): i for i, c in enumerate(categories)}
+    boxes = [[x, y, x + w, y + h] for x, y, w, h in (a['bbox'] for a in anns)]
+    masks = [decode_mask(a['segmentation']).astype(bool) if 'segmentation' in a else np.zeros(shape, bool)
+             for a in anns]
+    sample = DetDataSample()
+    sample.gt_instances = InstanceData(
+        bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+        labels=torch.tensor([index[int(a['category_id'])] for a in anns], dtype=torch.int64),
+        masks=torch.from_numpy(np.stack(masks)) if masks else torch.zeros((0, *shape), dtype=torch.bool))
+    return sample
+
+
+def _pose_sample(anns: List[dict], num_keypoints: int):
+    from mmengine.structures import InstanceData
+    from mmpose.structures import PoseDataSample
+    kpts = np.asarray([a['keypoints'] for a in anns], np.float32).reshape(-1, num_keypoints, 3)
+    sample = PoseDataSample()
+    sample.gt_instances = InstanceData(keypoints=kpts[..., :2],
+                                       keypoints_visible=(kpts[..., 2] > 0).astype(np.float32))
+    return sample
+
+
+def synthetic_gallery(data_root: str, out_png: str, num: int = 16, cols: int = 4,
+                      palette: Optional[Sequence[Sequence[int]]] = None, scale: int = 2,
+                      pad: int = 2) -> Optional[str]:
+    """Write a PNG grid of the first accepted generated samples with their annotations.
+
+    Args:
+        data_root (str): a generated (merged) dataset folder.
+        out_png (str): the PNG to write.
+        num (int): number of samples.
+        cols (int): samples per row.
+        palette (Sequence, optional): RGB colour of each semantic class id;
+            default: the dataset's own palette (``dataset.json``), else the
+            VOC palette.
+        scale (int): integer up-scaling of the written grid.
+        pad (int): pixels between tiles.
+
+    Returns:
+        str | None: ``out_png``, or None when the dataset has no accepted sample.
+    """
+    from mmdatasetdm.datasets.synthetic import read_synthetic_manifest, read_synthetic_meta
+    from mmdatasetdm.generation.writers import INSTANCES_JSON, KEYPOINTS_JSON, image_id_of, read_depth
+
+    lines = read_synthetic_manifest(data_root)[:int(num)]
+    if not lines:
+        return None
+    meta = read_synthetic_meta(data_root)
+    if palette is None:
+        palette = meta.get('palette') if isinstance(meta.get('palette'), list) else None
+    if palette is None:
+        palette = default_palette(255)
+    instances = _annotations_by_image(osp.join(data_root, INSTANCES_JSON))
+    keypoints = _annotations_by_image(osp.join(data_root, KEYPOINTS_JSON))
+    det_vis = pose_vis = None
+    tiles = []
+    for line in lines:
+        files = line['files']
+        image = _read_rgb(osp.join(data_root, files['image']))
+        panels = [image]
+        if 'semantic' in files:
+            from PIL import Image
+            with Image.open(osp.join(data_root, files['semantic'])) as mask:
+                panels.append(semantic_panel(np.asarray(mask), palette))
+        if 'depth' in files:
+            panels.append(depth_panel(read_depth(osp.join(data_root, files['depth']),
+                                                 line.get('depth_scale', meta.get('depth_scale')))))
+        image_id = image_id_of(line['index'])
+        if meta.get('categories') and image_id in instances:
+            if det_vis is None:
+                det_vis = build_visualizer('instance', dict(classes=[c['name'] for c in meta['categories']]))
+            sample = _instance_sample(instances[image_id], meta['categories'], image.shape[:2])
+            panels.append(draw_sample(det_vis, 'instance', image, sample))
+        if meta.get('keypoint_meta') and image_id in keypoints:
+            if pose_vis is None:
+                pose_vis = build_visualizer('pose', _pose_metainfo(meta['keypoint_meta']))
+            sample = _pose_sample(keypoints[image_id], len(meta['keypoint_meta']['names']))
+            panels.append(draw_sample(pose_vis, 'pose', image, sample))
+        height = max(p.shape[0] for p in panels)
+        panels = [np.pad(p, ((0, height - p.shape[0]), (0, 0), (0, 0))) for p in panels]
+        tiles.append(np.concatenate(panels, axis=1))
+    return save_png(tile_images(tiles, cols, pad), out_png, scale)
