@@ -79,31 +79,6 @@ def evaluate(config, checkpoint, world, split):
                 per_class={c: float(v) for c, v in zip(classes, iou)})
 
 
-def gallery(synth, out_png, num=16):
-    """Synthetic images with their masks (demo-world palette), side by side."""
-    import numpy as np
-    from PIL import Image
-
-    from mmdatasetdm.datasets.demo_world import SEG_METAINFO
-    palette = np.zeros((256, 3), np.uint8)
-    palette[:len(SEG_METAINFO['palette'])] = SEG_METAINFO['palette']
-    palette[255] = (255, 255, 255)
-    tiles = []
-    for line in read_synthetic_manifest(synth)[:num]:
-        img = np.asarray(Image.open(osp.join(synth, line['files']['image'])).convert('RGB'))
-        mask = palette[np.asarray(Image.open(osp.join(synth, line['files']['semantic'])))]
-        tiles.append(np.concatenate([img, mask], axis=1))
-    if not tiles:
-        return None
-    cols = 4
-    while len(tiles) % cols:
-        tiles.append(np.zeros_like(tiles[0]))
-    rows = [np.concatenate(tiles[i:i + cols], axis=1) for i in range(0, len(tiles), cols)]
-    grid = np.concatenate(rows, axis=0)
-    Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST).save(out_png)
-    return out_png
-
-
 def training_curves(work_dirs, out_png):
     """Plot the loss of each arm from mmengine's scalars.json."""
     import matplotlib
@@ -228,7 +203,10 @@ def main():
             print(f'{arm:<16}{split:<14}{res["mIoU"]:>7.2f}' +
                   ''.join(f'{res["per_class"][c]:>8.2f}' for c in classes))
     print()
-    out_gallery = gallery(synth, osp.join(work, 'synthetic_gallery.png'))
+    from mmdatasetdm.datasets.demo_world import SEG_METAINFO
+    from mmdatasetdm.visualization import synthetic_gallery
+    out_gallery = synthetic_gallery(synth, osp.join(work, 'synthetic_gallery.png'),
+                                    palette=SEG_METAINFO['palette'])
     out_curves = training_curves({arm: osp.join(work, arm) for arm in ARMS},
                                  osp.join(work, 'training_curves.png'))
     print(f'results:  {osp.join(work, "results.json")}')
