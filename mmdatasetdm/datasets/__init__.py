@@ -16,7 +16,8 @@ if find_spec('mmseg') is not None:
     __all__ += ['DemoWorldSegDataset', 'DemoWorldDepthDataset', 'SyntheticSegDataset']
 if find_spec('mmdet') is not None:
     from .demo_world_det import DemoWorldDetDataset  # noqa: F401
-    __all__ += ['DemoWorldDetDataset']
+    from .synthetic_instance import SyntheticInstanceDataset  # noqa: F401
+    __all__ += ['DemoWorldDetDataset', 'SyntheticInstanceDataset']
 if find_spec('mmpose') is not None:
     from .demo_world_pose import DemoWorldPoseDataset  # noqa: F401
     __all__ += ['DemoWorldPoseDataset']

@@ -8,6 +8,7 @@ real dataset does not have is an error unless it is mapped (``class_map``) or
 dropped (``drop_classes``) explicitly — and selects samples by acceptance,
 score, class and count.
 """
+import copy
 import json
 import os.path as osp
 from typing import Dict, List, Mapping, Optional, Sequence
@@ -85,8 +86,8 @@ def read_synthetic_manifest(data_root: str, accepted_only: bool = True,
 
 def class_id_map(generator_classes: Sequence[str], real_classes: Sequence[str],
                  class_map: Optional[Mapping[str, str]] = None,
-                 drop_classes: Sequence[str] = (), source: str = 'the generated dataset'
-                 ) -> Dict[int, int]:
+                 drop_classes: Sequence[str] = (), source: str = 'the generated dataset',
+                 kind: str = 'classes') -> Dict[int, int]:
     """Generator label id -> real label id, matched by class name.
 
     Args:
@@ -97,6 +98,8 @@ def class_id_map(generator_classes: Sequence[str], real_classes: Sequence[str],
         drop_classes (Sequence[str]): generator classes whose pixels become
             ignore (255) / whose instances are dropped.
         source (str): named in errors.
+        kind (str): what the names are, in errors (``'classes'``,
+            ``'categories'``).
 
     Returns:
         dict[int, int]: the id mapping (dropped ids map to 255).
@@ -114,7 +117,7 @@ def class_id_map(generator_classes: Sequence[str], real_classes: Sequence[str],
             continue
         mapping[gen_id] = real_index[target]
     if unknown:
-        raise ValueError(f'{source} has classes {unknown} that the real dataset lacks (its classes: '
+        raise ValueError(f'{source} has {kind} {unknown} that the real dataset lacks (its classes: '
                          f'{list(real_classes)}); map them with class_map={{name: real_name}} or '
                          'drop them with drop_classes=[...]')
     bad_map = sorted(set(class_map) - set(generator_classes))
@@ -141,3 +144,92 @@ def select_lines(lines: List[dict], classes: Optional[Sequence[str]] = None,
         if max_samples is not None and len(out) >= max_samples:
             break
     return out
+
+
+def resolve_metainfo(metainfo: Optional[dict], metainfo_from: Optional[str], registry,
+                     owner: str) -> dict:
+    """The real dataset's metainfo, given as a dict or by its registered type.
+
+    A synthetic set must carry the real set's metainfo exactly (mmengine's
+    ``ConcatDataset`` compares them), so one of the two is required.
+
+    Args:
+        metainfo (dict, optional): the real dataset's metainfo.
+        metainfo_from (str, optional): the registered type of the real
+            dataset (e.g. ``'CocoDataset'``, ``'mmdatasetdm.DemoWorldDetDataset'``)
+            whose class attribute ``METAINFO`` to take.
+        registry (Registry): the toolbox registry to look ``metainfo_from`` up in.
+        owner (str): the dataset class named in errors.
+
+    Returns:
+        dict: a deep copy of the metainfo.
+    """
+    if metainfo_from is not None:
+        if metainfo is not None:
+            raise ValueError(f'give {owner} either metainfo or metainfo_from, not both')
+        real_type = registry.get(metainfo_from)
+        if real_type is None:
+            raise KeyError(f'{owner}: metainfo_from={metainfo_from!r} is not a registered '
+                           f'{registry.scope} dataset type')
+        metainfo = getattr(real_type, 'METAINFO', None)
+    if not metainfo:
+        raise ValueError(f'{owner} needs the real dataset\'s metainfo: metainfo=dict(...) or '
+                         'metainfo_from=\'<the real dataset type>\'')
+    return copy.deepcopy(dict(metainfo))
+
+
+def select_samples(data_root: str, classes_filter: Optional[Sequence[str]] = None,
+                   min_score: Optional[float] = None, score_key: str = 'mean_confidence',
+                   max_samples: Optional[int] = None, verify: bool = False,
+                   filters: str = 'classes_filter/max_samples') -> List[dict]:
+    """The accepted manifest lines of ``data_root`` that pass the filters.
+
+    Args:
+        data_root (str): the generated dataset.
+        classes_filter (Sequence[str], optional): keep samples whose prompt
+            names one of these generator classes.
+        min_score (float, optional): keep samples whose ``scores[score_key]``
+            reaches this.
+        score_key (str): the manifest score ``min_score`` applies to.
+        max_samples (int, optional): keep at most this many (in index order).
+        verify (bool): decode-check every listed file.
+        filters (str): the filter names quoted when nothing passes.
+
+    Returns:
+        list[dict]: the selected manifest lines (not empty).
+    """
+    lines = read_synthetic_manifest(data_root, verify=verify)
+    lines = select_lines(lines, classes_filter, min_score, score_key, max_samples)
+    if not lines:
+        raise ValueError(f'{osp.join(data_root, MANIFEST)}: no accepted sample passes the '
+                         f'dataset\'s filters ({filters}); the manifest lists each rejection\'s '
+                         'reason')
+    return lines
+
+
+def coco_image_of(line: dict, images: Mapping[int, dict], ann_file: str) -> dict:
+    """The COCO ``images`` entry of a manifest line, checked against it.
+
+    The generator gives sample ``index`` the COCO image id ``index + 1``
+    and the image's base name as ``file_name``.
+
+    Args:
+        line (dict): a manifest line (``index``, ``files['image']``).
+        images (Mapping[int, dict]): COCO image id -> image entry.
+        ann_file (str): the COCO JSON (named in errors).
+
+    Returns:
+        dict: the image entry.
+    """
+    index = line['index']
+    entry = images.get(int(index) + 1)
+    if entry is None:
+        raise ValueError(f'{ann_file} has no image for sample {index} (id {int(index) + 1}), which '
+                         'manifest.jsonl lists as accepted: the JSON is from another run or an '
+                         'unfinished merge; merge the shards again (tools/generate.py --resume)')
+    expected = osp.basename(line['files'].get('image', ''))
+    if entry.get('file_name') != expected:
+        raise ValueError(f'{ann_file}: image id {entry["id"]} is {entry.get("file_name")!r} but '
+                         f'manifest.jsonl says sample {index} is {expected!r}: the JSON is from '
+                         'another run; merge the shards again (tools/generate.py --resume)')
+    return entry
