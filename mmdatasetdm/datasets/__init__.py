@@ -20,4 +20,5 @@ if find_spec('mmdet') is not None:
     __all__ += ['DemoWorldDetDataset', 'SyntheticInstanceDataset']
 if find_spec('mmpose') is not None:
     from .demo_world_pose import DemoWorldPoseDataset  # noqa: F401
-    __all__ += ['DemoWorldPoseDataset']
+    from .synthetic_pose import SyntheticPoseDataset  # noqa: F401
+    __all__ += ['DemoWorldPoseDataset', 'SyntheticPoseDataset']
