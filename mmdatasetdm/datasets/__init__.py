@@ -12,8 +12,10 @@ __all__ = ['DEMO_WORLD_METAINFO', 'SEG_METAINFO', 'DET_METAINFO', 'POSE_METAINFO
 
 if find_spec('mmseg') is not None:
     from .demo_world_seg import DemoWorldDepthDataset, DemoWorldSegDataset  # noqa: F401
+    from .synthetic_depth import SyntheticDepthDataset  # noqa: F401
     from .synthetic_seg import SyntheticSegDataset  # noqa: F401
-    __all__ += ['DemoWorldSegDataset', 'DemoWorldDepthDataset', 'SyntheticSegDataset']
+    __all__ += ['DemoWorldSegDataset', 'DemoWorldDepthDataset', 'SyntheticSegDataset',
+                'SyntheticDepthDataset']
 if find_spec('mmdet') is not None:
     from .demo_world_det import DemoWorldDetDataset  # noqa: F401
     from .synthetic_instance import SyntheticInstanceDataset  # noqa: F401
