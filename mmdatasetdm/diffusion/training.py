@@ -543,7 +543,7 @@ class TinySDRecipe:
     vae_stage: StageConfig = field(
         default_factory=lambda: StageConfig(steps=500, batch_size=16, lr=1e-3, warmup=50))
     unet_stage: StageConfig = field(
-        default_factory=lambda: StageConfig(steps=4000, batch_size=16, lr=1e-3, warmup=200,
+        default_factory=lambda: StageConfig(steps=3000, batch_size=16, lr=1e-3, warmup=200,
                                             weight_decay=0.01))
     decoder_stage: StageConfig = field(
         default_factory=lambda: StageConfig(steps=1000, batch_size=16, lr=5e-4, warmup=20))
