@@ -32,16 +32,40 @@ ARMS = dict(real_only='configs/demo/seg_real_100.py', real_synthetic='configs/de
 SD_FOLDER = 'checkpoints/demo-world-sd'
 
 
+def _failure(log):
+    with open(log) as f:
+        tail = f.read()[-4000:]
+    return f'command failed (log: {log}):\n{tail}'
+
+
 def run(cmd, log):
     """Run a tool, streaming its output to ``log``; raise with the log's tail on failure."""
-    print(f'  $ {" ".join(cmd)}', flush=True)
-    with open(log, 'w') as f:
-        proc = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT,
-                              env=dict(os.environ, PYTHONPATH=ROOT))
-    if proc.returncode:
-        with open(log) as f:
-            tail = f.read()[-4000:]
-        raise SystemExit(f'command failed (log: {log}):\n{tail}')
+    run_parallel([(cmd, log)], threads=None)
+
+
+def run_parallel(jobs, threads=1):
+    """Run tools side by side (one per core), each logging to its own file.
+
+    Args:
+        jobs (list[tuple[list[str], str]]): ``(command, log file)`` pairs.
+        threads (int | None): torch/OpenMP threads per job (None: inherit).
+    """
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    procs = []
+    for cmd, log in jobs:
+        print(f'  $ {" ".join(cmd)}', flush=True)
+        f = open(log, 'w')
+        procs.append((subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT,
+                                       env=env), f, log))
+    failed = []
+    for proc, f, log in procs:
+        if proc.wait():
+            failed.append(log)
+        f.close()
+    if failed:
+        raise SystemExit('\n'.join(_failure(log) for log in failed))
 
 
 def data_opts(world):
@@ -153,7 +177,7 @@ def main():
     if not osp.isfile(ckpt):
         pdecoder_schedule = schedule + ([f'param_scheduler.0.end={iters}'] if iters else [])
         cache = f'model.backbone.feature_cache.dir={osp.join(work, "feature_cache")}'
-        run([python, 'tools/train.py', PDECODER_CFG, '--work-dir', pdecoder_dir,
+        run([python, 'tools/train.py', PDECODER_CFG, '--work-dir', pdecoder_dir, '--resume',
              '--cfg-options', sd_opt, cache] + data_opts(world) + pdecoder_schedule,
             osp.join(work, 'pdecoder.log'))
 
@@ -174,20 +198,20 @@ def main():
                          'for the reasons); the P-Decoder may be under-trained')
 
     print('[4/5] downstream segmentor: real only vs real + synthetic', flush=True)
-    checkpoints = {}
+    checkpoints, jobs = {}, []
     for arm, config in ARMS.items():
         arm_dir = osp.join(work, arm)
         opts = data_opts(world)
         if arm == 'real_synthetic':
             opts = [f'train_dataloader.dataset.datasets.0.dataset.data_root={world}',
                     f'train_dataloader.dataset.datasets.1.data_root={synth}'] + opts[1:]
-        found = sorted(f for f in os.listdir(arm_dir) if f.startswith('iter_')) \
-            if osp.isdir(arm_dir) else []
-        if not found:
-            run([python, 'tools/train.py', config, '--work-dir', arm_dir, '--cfg-options'] + opts +
-                schedule, osp.join(work, f'{arm}.log'))
-            found = sorted(f for f in os.listdir(arm_dir) if f.startswith('iter_'))
-        checkpoints[arm] = osp.join(arm_dir, max(found, key=lambda f: int(f[5:-4])))
+        arm_iters = iters or Config.fromfile(osp.join(ROOT, config)).train_cfg.max_iters
+        checkpoints[arm] = osp.join(arm_dir, f'iter_{arm_iters}.pth')
+        if not osp.isfile(checkpoints[arm]):  # unfinished arms continue (--resume)
+            jobs.append(([python, 'tools/train.py', config, '--work-dir', arm_dir, '--resume',
+                          '--cfg-options'] + opts + schedule, osp.join(work, f'{arm}.log')))
+    # the two arms are independent: one per core
+    run_parallel(jobs, threads=1)
 
     print('[5/5] evaluation with IoUMetric', flush=True)
     table = {arm: {split: evaluate(ARMS[arm], ckpt_path, world, split)
