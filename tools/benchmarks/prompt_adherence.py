@@ -22,10 +22,10 @@ How it is measured:
 
 Example::
 
-    python tools/make_demo_world.py --out data/demo_world_labelled --seed 0 \\
+    python tools/make_demo_world.py --out data/demo_world --seed 0 \\
         --splits train_large test
     python tools/benchmarks/prompt_adherence.py --model checkpoints/demo-world-sd \\
-        --world data/demo_world_labelled --grid checkpoints/demo-world-sd/samples.png \\
+        --world data/demo_world --grid checkpoints/demo-world-sd/samples.png \\
         --captions 100
 
 Measured for the shipped checkpoints/demo-world-sd (CPU, DPM-Solver++ 20 steps,
@@ -255,7 +255,7 @@ def save_grid(path: str, images: torch.Tensor, rows: int, labels=None, scale: in
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--model', default='checkpoints/demo-world-sd', help='diffusers folder')
-    parser.add_argument('--world', default='data/demo_world_labelled',
+    parser.add_argument('--world', default='data/demo_world',
                         help='world with labelled splits (semantic masks)')
     parser.add_argument('--train-split', default='train_large')
     parser.add_argument('--test-split', default='test')
@@ -293,7 +293,10 @@ def main(argv=None):
         f'>= {args.min_pixels} mask pixels')
     train_x, train_y = load_labelled(args.world, args.train_split, args.min_pixels)
     test_x, test_y = load_labelled(args.world, args.test_split, args.min_pixels)
-    judge_file = osp.join(args.work_dir, f'judge_{args.train_split}_{args.min_pixels}px_'
+    with open(osp.join(args.world, 'meta.json')) as f:
+        world = json.load(f)  # a judge belongs to one world version and seed
+    judge_file = osp.join(args.work_dir, f'judge_world{world["format_version"]}-{world["seed"]}_'
+                          f'{args.train_split}_{args.min_pixels}px_'
                           f'{args.classifier_steps}steps_seed{args.seed}.pth')
     if osp.isfile(judge_file) and not args.retrain_judge:
         judge = TinyClassifier()
