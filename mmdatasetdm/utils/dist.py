@@ -7,9 +7,12 @@ backend, so CPU-only multi-process runs fail as shipped. Our tools call
 picks NCCL when GPUs are present and gloo otherwise, and initialises the
 default process group. mmengine then sees an initialised group and uses it.
 """
+import ipaddress
 import os
+import socket
 import subprocess
-from typing import Tuple
+import sys
+from typing import Optional, Tuple
 
 import torch
 import torch.distributed as dist
@@ -22,14 +25,20 @@ def get_dist_info() -> Tuple[int, int]:
     return 0, 1
 
 
-def _slurm_environment(port: int):
-    """Translate Slurm's variables into torch.distributed's."""
+def _slurm_environment(port: Optional[int]):
+    """Translate Slurm's variables into torch.distributed's.
+
+    Without ``$MASTER_PORT`` or ``port`` the port is derived from the job id, so that two
+    jobs sharing a node do not both listen on 29500.
+    """
     proc_id = int(os.environ['SLURM_PROCID'])
     ntasks = int(os.environ['SLURM_NTASKS'])
     node_list = os.environ['SLURM_NODELIST']
     if 'MASTER_ADDR' not in os.environ:
         addr = subprocess.getoutput(f'scontrol show hostname {node_list} | head -n1').strip()
         os.environ['MASTER_ADDR'] = addr or '127.0.0.1'
+    if port is None:
+        port = 20000 + int(os.environ.get('SLURM_JOB_ID', 9500)) % 10000
     os.environ.setdefault('MASTER_PORT', str(port))
     os.environ['WORLD_SIZE'] = str(ntasks)
     os.environ['RANK'] = str(proc_id)
@@ -37,8 +46,29 @@ def _slurm_environment(port: int):
         1, torch.cuda.device_count() or 1)))
 
 
-def setup_distributed(launcher: str = 'none', backend: str = None, port: int = 29500
-                      ) -> Tuple[int, int]:
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+    except (OSError, ValueError):
+        return False
+
+
+def _gloo_on_loopback() -> None:
+    """Single-node gloo over the loopback interface.
+
+    gloo's default device binds to the address the machine's hostname resolves to; where
+    that is an external interface (or nothing), a one-node run would leave, or fail to use,
+    the loopback network. With a loopback ``$MASTER_ADDR`` all ranks are on this machine,
+    so ``$GLOO_SOCKET_IFNAME`` defaults to ``lo`` (Linux; an explicit value wins).
+    """
+    if ('GLOO_SOCKET_IFNAME' not in os.environ and sys.platform.startswith('linux')
+            and os.path.isdir('/sys/class/net/lo')
+            and _is_loopback(os.environ.get('MASTER_ADDR', ''))):
+        os.environ['GLOO_SOCKET_IFNAME'] = 'lo'
+
+
+def setup_distributed(launcher: str = 'none', backend: str = None,
+                      port: Optional[int] = None) -> Tuple[int, int]:
     """Initialise the default process group for ``launcher``.
 
     Args:
@@ -46,7 +76,8 @@ def setup_distributed(launcher: str = 'none', backend: str = None, port: int = 2
             or ``'slurm'`` (srun).
         backend (str, optional): force a backend; default NCCL with GPUs,
             gloo without.
-        port (int): master port when Slurm does not give one.
+        port (int, optional): master port under Slurm when ``$MASTER_PORT`` is unset;
+            default 20000 + (job id mod 10000).
 
     Returns:
         tuple[int, int]: (rank, world_size).
@@ -65,6 +96,8 @@ def setup_distributed(launcher: str = 'none', backend: str = None, port: int = 2
                                'or srun, or use --launcher none)')
     use_cuda = torch.cuda.is_available()
     backend = backend or ('nccl' if use_cuda else 'gloo')
+    if backend == 'gloo':
+        _gloo_on_loopback()
     if use_cuda:
         torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)) % torch.cuda.device_count())
     dist.init_process_group(backend=backend)
