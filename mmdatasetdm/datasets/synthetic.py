@@ -224,8 +224,8 @@ def coco_image_of(line: dict, images: Mapping[int, dict], ann_file: str) -> dict
     index = line['index']
     entry = images.get(int(index) + 1)
     if entry is None:
-        raise ValueError(f'{ann_file} has no image for sample {index} (id {int(index) + 1}), which '
-                         'manifest.jsonl lists as accepted: the JSON is from another run or an '
+        raise ValueError(f'{ann_file} has no image for sample {index} (id {int(index) + 1}), '
+                         'which manifest.jsonl lists as accepted: the JSON is from another run or an '
                          'unfinished merge; merge the shards again (tools/generate.py --resume)')
     expected = osp.basename(line['files'].get('image', ''))
     if entry.get('file_name') != expected:

@@ -116,8 +116,8 @@ class SyntheticInstanceDataset(CocoDataset):
             info['prompt'] = line['prompt']
             data_list.append(info)
         if not any(info['instances'] for info in data_list):
-            raise ValueError(f'{self.ann_file}: no annotation of the {len(lines)} selected samples '
-                             'passes the dataset\'s filters (min_score/drop_classes)')
+            raise ValueError(f'{self.ann_file}: no annotation of the {len(lines)} selected '
+                             'samples passes the dataset\'s filters (min_score/drop_classes)')
         # what CocoDataset.filter_data reads: images holding kept instances
         self.cat_img_map = {cat_id: cat_img_map.get(cat_id, []) for cat_id in self.cat_ids}
         return data_list

@@ -75,10 +75,10 @@ def instances_from_world(world, split, out, num=None, classes=GENERATOR_CLASSES,
             k += 1
             scores.append(score / 3 if low_score_every and k % low_score_every == 0 else score)
         present = sorted({names[a['category_id']] for a in anns}, key=list(classes).index)
-        shard.write_sample(index, _record(index, present), image=_image(world, split, info['file_name']),
-                           instances=dict(masks=masks,
-                                          labels=np.array([list(classes).index(names[a['category_id']])
-                                                           for a in anns], np.int64),
+        labels = [list(classes).index(names[a['category_id']]) for a in anns]
+        shard.write_sample(index, _record(index, present),
+                           image=_image(world, split, info['file_name']),
+                           instances=dict(masks=masks, labels=np.array(labels, np.int64),
                                           scores=np.array(scores)),
                            scores=dict(num_instances=len(anns)))
     return _finish(shard, out, len(image_ids))

@@ -1,4 +1,4 @@
-"""Generated depth maps read as an mmseg depth dataset (NYU layout), with the depth scale checked."""
+"""Generated depth maps read as an mmseg depth dataset (NYU layout), depth scale checked."""
 import os
 import os.path as osp
 
