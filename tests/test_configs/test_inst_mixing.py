@@ -11,6 +11,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner, TestLoop
 from pycocotools.coco import COCO
 
+from tests.test_configs.runner_utils import short_schedule, stock_config, without_scope
 from tests.test_datasets.synthetic_sets import instances_from_world
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
@@ -31,32 +32,6 @@ def tiny_world(tmp_path_factory):
 def synthetic(tiny_world, tmp_path_factory):
     """A generated instance set (the world's train_large, written by the generator's writer)."""
     return instances_from_world(tiny_world, 'train_large', str(tmp_path_factory.mktemp('synth')))
-
-
-def stock_config(package, path):
-    """The file of a config shipped inside an installed toolbox (what ``package::path`` names)."""
-    module = __import__(package)
-    return osp.join(osp.dirname(module.__file__), '.mim', 'configs', path)
-
-
-def without_scope(value):
-    """A config dict without the ``_scope_`` keys that ``pkg::`` inheritance adds."""
-    if isinstance(value, dict):
-        return {k: without_scope(v) for k, v in value.items() if k != '_scope_'}
-    if isinstance(value, (list, tuple)):
-        return type(value)(without_scope(v) for v in value)
-    return value
-
-
-def _short_schedule(cfg, work_dir, batch_size=4):
-    cfg.work_dir = str(work_dir)
-    cfg.train_dataloader.batch_size = batch_size
-    cfg.train_dataloader.num_workers = cfg.val_dataloader.num_workers = 0
-    cfg.train_dataloader.persistent_workers = cfg.val_dataloader.persistent_workers = False
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2, val_interval=2)
-    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=2)]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=2)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
 
 
 def _assert_coco_metrics(metrics):
@@ -83,7 +58,7 @@ def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synt
     for key, split in (('val_evaluator', 'test'), ('test_evaluator', 'test'),
                        ('test_shifted_evaluator', 'test_shifted')):
         cfg[key].ann_file = osp.join(tiny_world, 'annotations', f'instances_{split}.json')
-    _short_schedule(cfg, tmp_path)
+    short_schedule(cfg, tmp_path)
 
     runner = Runner.from_cfg(cfg)
     dataset = runner.train_dataloader.dataset
@@ -171,7 +146,7 @@ def test_coco_config_trains_on_real_plus_synthetic(config, tiny_world, synthetic
     # every box so that CocoMetric has predictions to score
     cfg.model.test_cfg.rcnn.score_thr = 0.0
     cfg.model.test_cfg.rcnn.max_per_img = 20
-    _short_schedule(cfg, tmp_path, batch_size=2)
+    short_schedule(cfg, tmp_path, batch_size=2)
 
     if synth_cfg is not None:
         # the world's cone/tree/ball are not COCO classes: an error until mapped or dropped

@@ -160,3 +160,37 @@ def depth_from_world(world, split, out, num=None, depth_scale=1000.0):
                            scores=dict(min_depth=float(depth[depth > 0].min()),
                                        max_depth=float(depth.max())))
     return _finish(shard, out, len(stems))
+
+
+def coco17_poses(out, num=1, seed=0, size=64, index_offset=0):
+    """A generated pose set in COCO's 17-keypoint layout (the writer's default skeleton).
+
+    Each image holds one person: a box and 17 labelled keypoints drawn inside it.
+
+    Args:
+        out (str): the generated dataset folder.
+        num (int): number of images.
+        seed (int): random seed.
+        size (int): image side.
+        index_offset (int): the first sample index.
+
+    Returns:
+        str: ``out``.
+    """
+    from mmdatasetdm.generation.writers import COCO_KEYPOINT_NAMES
+    rng = np.random.default_rng(seed)
+    shard = ShardWriter(osp.join(out, 'shards', 'rank00000'),
+                        keypoint_meta=dict(names=COCO_KEYPOINT_NAMES), classes=['person'])
+    for index in range(index_offset, index_offset + num):
+        x1, y1 = rng.uniform(2, size / 3, 2)
+        x2, y2 = rng.uniform(2 * size / 3, size - 2, 2)
+        xy = np.stack([rng.uniform(x1, x2, 17), rng.uniform(y1, y2, 17)], axis=1)
+        kpts = np.concatenate([xy, np.full((17, 1), 2.0)], axis=1)[None]
+        shard.write_sample(index, _record(index, ['person']),
+                           image=rng.integers(0, 255, (size, size, 3), dtype=np.uint8),
+                           keypoints=dict(keypoints=kpts, bboxes=[[x1, y1, x2, y2]], scores=[0.9]),
+                           scores=dict(num_poses=1))
+    shard.write_sample(index_offset + num, 'a photo of nothing', seed=0, accepted=False,
+                       reason='no pose above the score threshold')
+    merge_shards([shard.dir], out)
+    return out

@@ -8,10 +8,8 @@ import pytest
 from mmengine.registry import init_default_scope
 
 from mmdatasetdm.datasets.demo_world import FLIP_PAIRS, KEYPOINT_NAMES, KEYPOINT_SIGMAS, SKELETON
-from mmdatasetdm.generation import ShardWriter, merge_shards
-from mmdatasetdm.generation.writers import COCO_KEYPOINT_NAMES
 
-from .synthetic_sets import poses_from_world
+from .synthetic_sets import coco17_poses, poses_from_world
 
 # what mmpose's parse_pose_metainfo derives from the keypoint info; CLASSES is added from
 # each COCO file's categories when it is loaded, so it is not compared
@@ -115,22 +113,8 @@ def test_mixes_with_the_real_set_in_combined_dataset(generated, small_world):
     assert mixed[0]['data_samples'].img_path.startswith(small_world)
 
 
-def _coco17_set(root):
-    """A generated pose set in COCO's 17-keypoint layout (the default of the writer)."""
-    writer = ShardWriter(osp.join(root, 'shards', 'rank00000'),
-                         keypoint_meta=dict(names=COCO_KEYPOINT_NAMES),  # COCO's skeleton
-                         classes=['person'])
-    rng = np.random.default_rng(0)
-    kpts = np.concatenate([rng.uniform(8, 56, (1, 17, 2)), np.full((1, 17, 1), 2)], axis=2)
-    writer.write_sample(0, 'a photo of a person', seed=0,
-                        image=rng.integers(0, 255, (64, 64, 3), dtype=np.uint8),
-                        keypoints=dict(keypoints=kpts, scores=[0.9]))
-    merge_shards([writer.dir], root)
-    return root
-
-
 def test_errors_name_the_file_and_the_fix(small_world, tmp_path):
-    root = _coco17_set(str(tmp_path / 'coco17'))
+    root = coco17_poses(str(tmp_path / 'coco17'))
     with pytest.raises(ValueError, match=r"keypoints.json: its 17 keypoints .* are not the real "
                        r"dataset's 14 keypoints \(missing: \['head', 'neck'\], extra: \['nose', "
                        r".*KeypointConverter"):

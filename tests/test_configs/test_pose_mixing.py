@@ -1,0 +1,171 @@
+"""Pose mixing configs: configs/demo/pose_{real,synth}_100.py on a tiny demo world, and
+configs/coco_pose_{real,synth}_800.py (mmpose's stock HRNet-W32 COCO config) on a toy COCO
+folder, each trained a few iterations on real (+ synthetic) people in mmpose's
+CombinedDataset and scored by mmpose's CocoMetric."""
+import json
+import os
+import os.path as osp
+import shutil
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmengine.runner import Runner, TestLoop
+
+from tests.test_configs.runner_utils import short_schedule, stock_config, without_scope
+from tests.test_datasets.synthetic_sets import coco17_poses, poses_from_world
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+METRIC_KEYS = ('coco/AP', 'coco/AP .5', 'coco/AR')
+
+
+@pytest.fixture(scope='module')
+def tiny_world(tmp_path_factory):
+    """8 + 8 labelled training images and 4 + 4 test images (64x64)."""
+    from mmdatasetdm.datasets.demo_world import generate_world
+    root = str(tmp_path_factory.mktemp('pose_world'))
+    generate_world(root, seed=5, splits=['train_100', 'train_large', 'test', 'test_shifted'],
+                   train_100=8, train_large=8, test=4, test_shifted=4, progress=False)
+    return root
+
+
+@pytest.fixture(scope='module')
+def synthetic(tiny_world, tmp_path_factory):
+    """A generated pose set (the people of the world's train_large, by the generator's writer)."""
+    return poses_from_world(tiny_world, 'train_large', str(tmp_path_factory.mktemp('synth')))
+
+
+def _people(ann_file):
+    with open(ann_file) as f:
+        return sum(1 for a in json.load(f)['annotations'] if a['num_keypoints'] > 0)
+
+
+def _assert_pose_metrics(metrics):
+    for key in METRIC_KEYS:
+        assert 0.0 <= metrics[key] <= 1.0, (key, metrics[key])
+
+
+@pytest.mark.parametrize('config', ['pose_real_100.py', 'pose_synth_100.py'])
+def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synthetic, tmp_path):
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', config))
+    assert cfg.model.head.out_channels == 14
+    assert cfg.val_dataloader.dataset.split == 'test'
+    assert cfg.test_shifted_dataloader.dataset.split == 'test_shifted'
+    assert 'ann_file' not in cfg.val_evaluator  # mmpose takes the test-mode dataset's JSON
+    train = cfg.train_dataloader.dataset
+    if config == 'pose_synth_100.py':
+        assert train.type == 'CombinedDataset' and train.sample_ratio_factor == [4.0, 1.0]
+        train.datasets[0].data_root = tiny_world
+        train.datasets[1].data_root = synthetic
+    else:
+        train.data_root = tiny_world
+    for key in ('val_dataloader', 'test_dataloader', 'test_shifted_dataloader'):
+        cfg[key].dataset.data_root = tiny_world
+    short_schedule(cfg, tmp_path)
+
+    runner = Runner.from_cfg(cfg)
+    dataset = runner.train_dataloader.dataset
+    real_people = _people(osp.join(tiny_world, 'annotations', 'keypoints_train_100.json'))
+    assert real_people > 0
+    if config == 'pose_synth_100.py':
+        real, synth = dataset.datasets
+        synth_people = _people(osp.join(tiny_world, 'annotations', 'keypoints_train_large.json'))
+        assert len(real) == real_people and len(synth) == synth_people > 0
+        assert len(dataset) == 4 * real_people + synth_people
+        for key in ('flip_indices', 'sigmas', 'keypoint_id2name', 'skeleton_links'):
+            np.testing.assert_array_equal(np.asarray(synth.metainfo[key], dtype=object),
+                                          np.asarray(dataset.metainfo[key], dtype=object))
+        last = dataset[len(dataset) - 1]['data_samples']  # a synthetic person, augmented
+        assert last.img_path.startswith(synthetic)
+        assert last.gt_fields.heatmaps.shape == (14, 32, 24)
+    else:
+        assert len(dataset) == real_people
+    runner.train()  # 2 iterations, then CocoMetric on `test`
+    assert osp.isfile(osp.join(str(tmp_path), 'iter_2.pth'))
+    for loader, split in (('test_dataloader', 'test'), ('test_shifted_dataloader', 'test_shifted')):
+        loop = TestLoop(runner, cfg[loader], cfg.test_evaluator)
+        _assert_pose_metrics(loop.run())
+        # the metric scored the split it was given (its COCO JSON came from that dataset)
+        with open(osp.join(tiny_world, 'annotations', f'keypoints_{split}.json')) as f:
+            people = {tuple(a['keypoints']) for a in json.load(f)['annotations']}
+        metric_coco = loop.evaluator.metrics[0].coco
+        assert {tuple(a['keypoints']) for a in metric_coco.dataset['annotations']} == people
+
+
+def make_toy_coco_pose(root):
+    """A COCO-layout folder with 17-keypoint people: 4 training images (the '800' subset)
+    and 3 validation images."""
+    for split, ann, num, seed in (('train2017', 'person_keypoints_train2017_800.json', 4, 1),
+                                  ('val2017', 'person_keypoints_val2017.json', 3, 2)):
+        made = coco17_poses(osp.join(root, 'made', split), num=num, seed=seed)
+        shutil.copytree(osp.join(made, 'images'), osp.join(root, split))
+        os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+        shutil.copy(osp.join(made, 'keypoints.json'), osp.join(root, 'annotations', ann))
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', ['coco_pose_synth_800.py', 'coco_pose_real_800.py'])
+def test_coco_config_trains_on_real_plus_synthetic(config, tmp_path):
+    coco_root = make_toy_coco_pose(str(tmp_path / 'coco')) + '/'
+    generated = coco17_poses(str(tmp_path / 'synth'), num=3, seed=3)
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', config))
+    assert cfg.model.backbone.type == 'HRNet' and cfg.codec.input_size == (192, 256)
+    train = cfg.train_dataloader.dataset
+    if config == 'coco_pose_synth_800.py':
+        assert train.type == 'CombinedDataset' and train.sample_ratio_factor == [10.0, 1.0]
+        real_cfg, synth_cfg = train.datasets
+        synth_cfg.data_root = generated
+    else:
+        real_cfg, synth_cfg = train, None
+    assert real_cfg.ann_file == 'annotations/person_keypoints_train2017_800.json'
+    real_cfg.data_root = coco_root
+    # no person detector results for the toy val set: score the ground-truth boxes
+    cfg.val_dataloader.dataset.update(data_root=coco_root, bbox_file=None)
+    cfg.val_evaluator.ann_file = coco_root + 'annotations/person_keypoints_val2017.json'
+    cfg.test_dataloader, cfg.test_evaluator = cfg.val_dataloader, cfg.val_evaluator
+    cfg.model.backbone.init_cfg = None  # no ImageNet download
+    short_schedule(cfg, tmp_path, batch_size=2)
+
+    runner = Runner.from_cfg(cfg)
+    dataset = runner.train_dataloader.dataset
+    if synth_cfg is not None:
+        real, synth = dataset.datasets
+        assert len(real) == 4 and len(synth) == 3 and len(dataset) == 10 * 4 + 3
+        assert dataset.metainfo['num_keypoints'] == synth.metainfo['num_keypoints'] == 17
+        np.testing.assert_array_equal(synth.metainfo['sigmas'], dataset.metainfo['sigmas'])
+        assert dataset[len(dataset) - 1]['inputs'].shape == (3, 256, 192)
+    else:
+        assert len(dataset) == 4
+    runner.train()
+    _assert_pose_metrics(runner.val_loop.run())
+
+
+def test_coco_pose_configs_change_only_the_data():
+    real = Config.fromfile(osp.join(ROOT, 'configs', 'coco_pose_real_800.py'))
+    synth = Config.fromfile(osp.join(ROOT, 'configs', 'coco_pose_synth_800.py'))
+    stock = Config.fromfile(stock_config('mmpose', 'body_2d_keypoint/topdown_heatmap/coco/'
+                                         'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py'))
+    real, synth = without_scope(real.to_dict()), without_scope(synth.to_dict())
+    for key in ('model', 'val_dataloader', 'val_evaluator', 'optim_wrapper', 'train_cfg'):
+        assert real[key] == stock[key] == synth[key], key
+    assert real['train_dataloader']['dataset'] == dict(
+        stock.train_dataloader.dataset, ann_file='annotations/person_keypoints_train2017_800.json')
+    combined = synth['train_dataloader']['dataset']
+    assert combined['pipeline'] == stock.train_pipeline
+    assert combined['datasets'][0] == dict(real['train_dataloader']['dataset'], pipeline=[])
+    assert combined['metainfo'] == combined['datasets'][1]['metainfo'] == \
+        dict(from_file='configs/_base_/datasets/coco.py')
+
+
+def test_demo_person_info_file_is_the_world_metainfo():
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+
+    from mmdatasetdm.datasets.demo_world import POSE_METAINFO
+    from_file = parse_pose_metainfo(
+        dict(from_file=osp.join(ROOT, 'configs/_base_/datasets/demo_world_person.py')))
+    expected = parse_pose_metainfo(POSE_METAINFO)
+    assert from_file.keys() == expected.keys()
+    for key, value in expected.items():
+        np.testing.assert_array_equal(np.asarray(from_file[key], dtype=object),
+                                      np.asarray(value, dtype=object), err_msg=key)
