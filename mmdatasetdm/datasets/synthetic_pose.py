@@ -135,6 +135,8 @@ class SyntheticPoseDataset(BaseCocoStyleDataset):
                              'generated keypoints file has one (the posed class)')
         category = categories[0]
         order = self._check_layout(category)
+        # as BaseCocoStyleDataset does: CocoMetric writes these when it has no ann_file
+        self._metainfo['CLASSES'] = self.coco.loadCats(self.coco.getCatIds())
         instance_list, image_list = [], []
         for line in lines:
             img = dict(coco_image_of(line, self.coco.imgs, self.ann_file))

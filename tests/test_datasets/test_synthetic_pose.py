@@ -60,6 +60,9 @@ def test_poses_are_read_with_the_real_keypoint_metainfo(generated, small_world):
     assert_same_keypoint_metainfo(synth.metainfo, real.metainfo)
     np.testing.assert_allclose(synth.metainfo['sigmas'], KEYPOINT_SIGMAS)
     assert {tuple(sorted(p)) for p in synth.metainfo['flip_pairs']} == set(FLIP_PAIRS)
+    # the file's category, as mmpose's own datasets record theirs (CocoMetric writes it)
+    [category] = synth.metainfo['CLASSES']
+    assert category['name'] == 'person' and category['keypoints'] == list(KEYPOINT_NAMES)
     want, got = _people(real), _people(synth)
     assert len(got) == len(want) > 0  # the rejected sample is not read
     for a, b in zip(got, want):
