@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # tools/slurm_generate.sh PARTITION JOB_NAME CONFIG OUT_DIR [generate.py args...]
+# GPUS=16 GPUS_PER_NODE=8 CPUS_PER_TASK=5 SRUN_ARGS="..." as in slurm_train.sh; each task
+# writes its own shard, rank 0 merges them. After a failure, the same command with --resume.
 set -euo pipefail
 PARTITION=$1
 JOB_NAME=$2
