@@ -121,8 +121,8 @@ def test_slurm_generate_then_train_on_the_demo_world(slurm, tmp_path, semantic_c
                   f'test_dataloader.dataset.data_root={demo_world}',
                   'train_dataloader.batch_size=2', 'val_dataloader.batch_size=1',
                   'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
-                  'default_hooks.checkpoint.interval=2', 'default_hooks.checkpoint.max_keep_ckpts=2',
-                  'default_hooks.logger.interval=1']
+                  'default_hooks.checkpoint.interval=2',
+                  'default_hooks.checkpoint.max_keep_ckpts=2', 'default_hooks.logger.interval=1']
     procs = {}
     seen = {}  # job name -> {(state, reason) seen by squeue}
     ids = {}
