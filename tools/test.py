@@ -11,7 +11,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmdatasetdm  # noqa: F401
-from mmdatasetdm.utils import adapt_runner_config, setup_distributed
+from mmdatasetdm.utils import adapt_runner_config, setup_distributed, teardown_distributed
 
 
 def parse_args():
@@ -45,6 +45,7 @@ def main():
     if args.out and rank == 0:
         from mmengine.fileio import dump
         dump(metrics, args.out)
+    teardown_distributed()
 
 
 if __name__ == '__main__':

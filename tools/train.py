@@ -14,7 +14,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmdatasetdm  # noqa: F401  (compat shims, registries)
-from mmdatasetdm.utils import adapt_runner_config, setup_distributed
+from mmdatasetdm.utils import adapt_runner_config, setup_distributed, teardown_distributed
 
 
 def parse_args():
@@ -59,6 +59,7 @@ def main():
     adapt_runner_config(cfg, world_size)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

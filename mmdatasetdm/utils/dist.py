@@ -104,6 +104,18 @@ def setup_distributed(launcher: str = 'none', backend: str = None,
     return get_dist_info()
 
 
+def teardown_distributed() -> None:
+    """Wait for every rank, then destroy the default process group (no-op without one).
+
+    A rank that leaves its gloo group to the interpreter's shutdown while its peer is still
+    working can abort (``terminate called without an active exception``; seen with 2 Slurm
+    tasks after a finished training), which the launcher reports as a failed job.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def adapt_runner_config(cfg, world_size: int) -> None:
     """Make a runner config work in the current process group.
 

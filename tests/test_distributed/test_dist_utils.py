@@ -53,3 +53,10 @@ def test_launcher_without_its_environment_is_named(environ):
         dist_utils.setup_distributed('pytorch')
     with pytest.raises(ValueError, match="launcher must be 'none', 'pytorch' or 'slurm'"):
         dist_utils.setup_distributed('mpi')
+
+
+def test_teardown_without_a_process_group_is_a_no_op():
+    import torch.distributed as dist
+    assert not dist.is_initialized()
+    dist_utils.teardown_distributed()
+    assert not dist.is_initialized()
