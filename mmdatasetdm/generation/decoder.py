@@ -62,8 +62,13 @@ class PerceptionDecoder:
         ckpt = load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
                                revise_keys=[(r'^module\.', '')])
         meta = ckpt.get('meta', {}) or {}
-        self.classes: List[str] = list((meta.get('dataset_meta') or {}).get('classes') or
-                                       (cfg.get('class_names') or ()))
+        if self.task == 'depth':
+            # depth has no label classes (mmseg's depth datasets carry scene names): the
+            # classes a prompt may name are the words the backbone was trained to attend
+            self.classes: List[str] = list(cfg.model.backbone.get('class_names') or ())
+        else:
+            self.classes = list((meta.get('dataset_meta') or {}).get('classes') or
+                                (cfg.get('class_names') or ()))
         if expected_classes is not None and self.classes and \
                 list(expected_classes) != self.classes:
             raise ValueError(f'{checkpoint} was trained on classes {self.classes} but the '

@@ -29,8 +29,10 @@ def test_engine_writes_each_task(task, tmp_path, tiny_sd_folder):
     cfg = tiny_pdecoder_cfg(config, root, str(tmp_path / 'work'), tiny_sd_folder, 2, ann_file)
     runner = Runner.from_cfg(cfg)
     runner.train()
-    # mmpose's metainfo names keypoints, not classes: its one class is the person
-    classes = list(runner.train_dataloader.dataset.metainfo.get('classes', ['person']))
+    # mmpose's metainfo names keypoints, not classes: its one class is the person; a depth
+    # decoder's prompt words are its backbone's class names
+    classes = list(cfg.model.backbone.class_names) if task == 'depth' else \
+        list(runner.train_dataloader.dataset.metainfo.get('classes', ['person']))
     engine = GenerationEngine(
         decoder=dict(config=osp.join(CONFIGS, config),
                      checkpoint=osp.join(cfg.work_dir, 'iter_2.pth'),
