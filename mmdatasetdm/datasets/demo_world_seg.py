@@ -9,6 +9,30 @@ from .demo_world.layout import IMAGE_SUFFIX, WorldLayout, read_captions
 from .demo_world.metainfo import IGNORE_INDEX, SEG_METAINFO
 
 
+def attach_captions(data_list: List[dict], data_root: Optional[str], split: str) -> List[dict]:
+    """Add each image's caption (``captions/<split>.jsonl``) to its data info.
+
+    Args:
+        data_list (list[dict]): mmseg data infos with ``img_path``.
+        data_root (str, optional): the world root.
+        split (str): the split the infos come from.
+
+    Returns:
+        list[dict]: the same infos, each with ``'caption'``.
+
+    Raises:
+        KeyError: an image has no caption (names the caption file).
+    """
+    path = osp.join(data_root or '', WorldLayout.rel_captions(split))
+    captions = read_captions(path)
+    for info in data_list:
+        stem = osp.splitext(osp.basename(info['img_path']))[0]
+        if stem not in captions:
+            raise KeyError(f'{path}: no caption for image {stem!r}')
+        info['caption'] = captions[stem]
+    return data_list
+
+
 @DATASETS.register_module()
 class DemoWorldSegDataset(BaseSegDataset):
     """Semantic segmentation on a demo-world split (stock :class:`BaseSegDataset`).
@@ -51,13 +75,7 @@ class DemoWorldSegDataset(BaseSegDataset):
         """
         data_list = super().load_data_list()
         if self.with_caption:
-            path = osp.join(self.data_root or '', WorldLayout.rel_captions(self.split))
-            captions = read_captions(path)
-            for info in data_list:
-                stem = osp.splitext(osp.basename(info['img_path']))[0]
-                if stem not in captions:
-                    raise KeyError(f'{path}: no caption for image {stem!r}')
-                info['caption'] = captions[stem]
+            attach_captions(data_list, self.data_root, self.split)
         return data_list
 
 
@@ -73,12 +91,28 @@ class DemoWorldDepthDataset(NYUDataset):
         split (str, optional): Split name; fills ``data_prefix``.
         img_suffix (str): Image suffix. Defaults to ``'.png'``.
         depth_map_suffix (str): Depth suffix. Defaults to ``'.png'``.
+        with_caption (bool): Add each image's caption to its data info as
+            ``'caption'`` (needs ``split``). Defaults to False.
         **kwargs: Other :class:`NYUDataset` arguments.
     """
 
     def __init__(self, split: Optional[str] = None, img_suffix: str = IMAGE_SUFFIX,
-                 depth_map_suffix: str = '.png', **kwargs) -> None:
+                 depth_map_suffix: str = '.png', with_caption: bool = False, **kwargs) -> None:
+        if with_caption and split is None:
+            raise ValueError('DemoWorldDepthDataset: with_caption=True needs split=')
+        self.split = split
+        self.with_caption = with_caption
         if split is not None:
             kwargs.setdefault('data_prefix', dict(img_path=WorldLayout.rel_image_dir(split),
                                                   depth_map_path=WorldLayout.rel_depth_dir(split)))
         super().__init__(img_suffix=img_suffix, depth_map_suffix=depth_map_suffix, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """Load the split's image/depth pairs (plus captions if ``with_caption``).
+
+        Returns:
+            list[dict]: mmseg data infos.
+        """
+        data_list = super().load_data_list()
+        return attach_captions(data_list, self.data_root, self.split) if self.with_caption \
+            else data_list

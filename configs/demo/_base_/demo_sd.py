@@ -1,0 +1,26 @@
+# The shipped tiny SD model (checkpoints/demo-world-sd) as the P-Decoders' backbone: the values
+# every demo P-Decoder config needs. VAE factor 2 (64x64 image -> 32x32 latents), UNet widths
+# 32/64/128: up-block features at strides 2, 4, 8 with 32, 64, 128 channels, cross-attention
+# maps at strides 4 and 8 (tools/train_tiny_sd.py, mmdatasetdm.diffusion.training).
+demo_sd = 'checkpoints/demo-world-sd'
+demo_sd_channels = [32, 64, 128]
+demo_sd_strides = [2, 4, 8]
+demo_sd_attention_strides = (4, 8)
+demo_object_classes = ('person', 'car', 'cone', 'tree', 'ball')
+# The narrow Mask2Former parts the demo's semantic and instance P-Decoders share (64 channels,
+# 2 deformable encoder layers, 3 decoder layers).
+demo_embed = 64
+demo_m2f_pixel_decoder = dict(
+    strides=demo_sd_strides, fused_strides=(2, 4, 8, 16),
+    norm_cfg=dict(type='GN', num_groups=16),
+    encoder=dict(num_layers=2, layer_cfg=dict(
+        self_attn_cfg=dict(embed_dims=demo_embed, num_heads=4),
+        ffn_cfg=dict(embed_dims=demo_embed, feedforward_channels=2 * demo_embed))),
+    positional_encoding=dict(num_feats=demo_embed // 2))
+demo_m2f_head = dict(
+    in_channels=demo_sd_channels, feat_channels=demo_embed, out_channels=demo_embed,
+    num_queries=12, positional_encoding=dict(num_feats=demo_embed // 2),
+    transformer_decoder=dict(num_layers=3, layer_cfg=dict(
+        self_attn_cfg=dict(embed_dims=demo_embed, num_heads=4),
+        cross_attn_cfg=dict(embed_dims=demo_embed, num_heads=4),
+        ffn_cfg=dict(embed_dims=demo_embed, feedforward_channels=4 * demo_embed))))
