@@ -47,20 +47,24 @@ def test_train_resume_and_test_from_the_command_line(tmp_path, tiny_sd_folder):
     assert 0.0 <= metrics['mIoU'] <= 100.0
 
 
-@pytest.mark.slow
-def test_main_job_smoke_run(tmp_path):
-    """tools/run_demo.py --quick: every stage of the main job on a demo-architecture SD
-    model (random weights), ending in the real-only vs mixed IoUMetric table."""
+@pytest.fixture(scope='module')
+def demo_architecture_sd(tmp_path_factory):
+    """A diffusers folder with the shipped demo model's architecture and random weights."""
     from mmdatasetdm.diffusion import build_components
     from mmdatasetdm.diffusion import training
-    sd = str(tmp_path / 'sd')
+    sd = str(tmp_path_factory.mktemp('demo_sd') / 'sd')
     build_components(unet=training.DEMO_UNET_CONFIG, vae=training.DEMO_VAE_CONFIG,
                      text_encoder=training.DEMO_TEXT_ENCODER_CONFIG,
                      scheduler=training.DEMO_SCHEDULER_CONFIG,
                      vocabulary=['a photo of a person a car a cone a tree a ball on grass']
                      ).save_pretrained(sd)
-    out = _run(['tools/run_demo.py', '--quick', '--sd', sd, '--work-dir', str(tmp_path / 'work'),
-                '--world', str(tmp_path / 'world'), '--synth', str(tmp_path / 'synth')])
+    return sd
+
+
+def _quick_demo(task, sd, tmp_path):
+    out = _run(['tools/run_demo.py', '--task', task, '--quick', '--sd', sd,
+                '--work-dir', str(tmp_path / 'work'), '--world', str(tmp_path / 'world'),
+                '--synth', str(tmp_path / 'synth')])
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert '8 accepted synthetic samples' in out.stdout
     for arm in ('real_only', 'real_synthetic'):
@@ -69,7 +73,34 @@ def test_main_job_smoke_run(tmp_path):
     with open(tmp_path / 'work' / 'results.json') as f:
         results = json.load(f)
     assert set(results) == {'real_only', 'real_synthetic'}
-    assert set(results['real_only']['test']['per_class']) == {
-        'background', 'person', 'car', 'cone', 'tree', 'ball'}
+    assert all(set(results[arm]) == {'test', 'test_shifted'} for arm in results)
     assert osp.isfile(tmp_path / 'work' / 'synthetic_gallery.png')
     assert osp.isfile(tmp_path / 'work' / 'training_curves.png')
+    return results
+
+
+@pytest.mark.slow
+def test_main_job_smoke_run(tmp_path, demo_architecture_sd):
+    """tools/run_demo.py --quick: every stage of the main job on a demo-architecture SD
+    model (random weights), ending in the real-only vs mixed IoUMetric table."""
+    results = _quick_demo('semantic', demo_architecture_sd, tmp_path)
+    assert set(results['real_only']['test']['per_class']) == {
+        'background', 'person', 'car', 'cone', 'tree', 'ball'}
+    assert all(0 <= r[s]['mIoU'] <= 100 for r in results.values() for s in r)
+
+
+# the metric each task's table must carry (the toolbox's stock evaluator)
+TASK_METRICS = dict(instance='coco/segm_mAP', depth='rmse', pose='coco/AP')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('task', sorted(TASK_METRICS))
+def test_task_demo_smoke_run(task, tmp_path, demo_architecture_sd):
+    """tools/run_demo.py --task <task> --quick: P-Decoder, generation, both arms and the
+    stock metric of the task on test and test_shifted."""
+    results = _quick_demo(task, demo_architecture_sd, tmp_path)
+    key = TASK_METRICS[task]
+    for arm in results.values():
+        for split in arm.values():
+            assert key in split, sorted(split)
+            assert split[key] >= 0
