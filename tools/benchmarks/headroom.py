@@ -143,6 +143,9 @@ def run_arm(name: str, config: str, world: str, work_dir: str, iters: Optional[i
         loop = TestLoop(runner, copy.deepcopy(cfg[key]), copy.deepcopy(cfg.test_evaluator))
         metrics = loop.run()
         result[split] = {k: float(v) for k, v in metrics.items()}
+    # each finished arm is kept on its own, so a later run can train only the missing one
+    with open(osp.join(work_dir, 'arm_result.json'), 'w') as f:
+        json.dump(result, f, indent=2)
     return result
 
 
@@ -187,13 +190,27 @@ def main(argv=None):
     os.makedirs(args.work_dir, exist_ok=True)
     jobs = {name: (name, cfg, world, osp.abspath(osp.join(args.work_dir, name)), args.iters, threads)
             for name, cfg in ARMS.items()}
+    # an arm finished by an earlier run (same iterations) is not trained again
+    results = {}
+    for name, job in jobs.items():
+        done = osp.join(job[3], 'arm_result.json')
+        if osp.isfile(done):
+            with open(done) as f:
+                previous = json.load(f)
+            from mmengine.config import Config
+            wanted = args.iters or Config.fromfile(job[1]).train_cfg.max_iters
+            if previous['iters'] == wanted:
+                results[name] = previous
+                print(f'{name}: reusing {done}')
+    jobs = {name: job for name, job in jobs.items() if name not in results}
     start = time.time()
-    if args.jobs == 1:
-        results = {name: run_arm(*job) for name, job in jobs.items()}
+    if args.jobs == 1 or len(jobs) < 2:
+        results.update({name: run_arm(*job) for name, job in jobs.items()})
     else:
         with ProcessPoolExecutor(max_workers=2, mp_context=get_context('spawn')) as pool:
             futures = {name: pool.submit(run_arm, *job) for name, job in jobs.items()}
-            results = {name: fut.result() for name, fut in futures.items()}
+            results.update({name: fut.result() for name, fut in futures.items()})
+    results = {name: results[name] for name in ARMS}
     minutes = (time.time() - start) / 60
     gap = results['train_large']['test']['mIoU'] - results['train_100']['test']['mIoU']
     summary = dict(world=world, split_sizes=counts, arms=results, gap_test=round(gap, 2),
