@@ -51,6 +51,10 @@ class PerceptionDecoder:
         if cfg_options:
             cfg.merge_from_dict(cfg_options)
         init_default_scope(cfg.get('default_scope', 'mmdatasetdm'))
+        if cfg.model.get('test_cfg', {}).get('flip_test'):
+            # the captured features are those of the generated view only: a flipped view
+            # would be decoded from the unflipped features
+            cfg.model.test_cfg.flip_test = False
         model = MODELS.build(cfg.model)
         self.task = getattr(model, 'task', '')
         if self.task not in TASKS:
