@@ -269,7 +269,8 @@ def main():
                  # a 20-iteration decoder is uncertain everywhere: keep its samples anyway
                  ['filters.min_confidence=0', 'filters.min_class_fraction=0',
                   'filters.max_ignore_fraction=1', 'filters.min_score=0',
-                  'filters.require_prompted=False'] if args.quick else []),
+                  'filters.require_prompted=False', 'filters.min_keypoint_score=0']
+                 if args.quick else []),
             osp.join(work, 'generate.log'))
 
     accepted = len(read_synthetic_manifest(synth))

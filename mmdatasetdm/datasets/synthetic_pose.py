@@ -118,6 +118,20 @@ class SyntheticPoseDataset(BaseCocoStyleDataset):
                     'too); give this dataset the metainfo the P-Decoder was trained with')
         return order
 
+    def load_data_list(self) -> List[dict]:
+        """mmpose's data list, refusing one that its validity check emptied.
+
+        Raises:
+            ValueError: no generated pose has a labelled keypoint (mmpose's
+                validity check drops poses without one), with the fix.
+        """
+        data_list = super().load_data_list()
+        if not data_list:
+            raise ValueError(f'{self.ann_file}: no generated pose has a labelled keypoint, and '
+                             'mmpose keeps none without one; generate with a lower '
+                             'filters.min_keypoint_score, or train the P-Decoder longer')
+        return data_list
+
     def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
         """Read the selected samples' images and poses.
 

@@ -150,3 +150,19 @@ def test_errors_name_the_file_and_the_fix(small_world, tmp_path):
     with pytest.raises(KeyError, match="metainfo_from='NoSuchDataset' is not a registered "
                        'mmpose dataset type'):
         _build(synthetic_cfg(root, metainfo_from='NoSuchDataset'))
+
+
+def test_a_set_without_labelled_keypoints_is_refused_with_the_fix(small_world, tmp_path):
+    """mmpose drops poses without a labelled keypoint; an emptied set says why."""
+    root = poses_from_world(small_world, 'test', str(tmp_path / 'unlabelled'), num=4)
+    path = osp.join(root, 'keypoints.json')
+    with open(path) as f:
+        coco = json.load(f)
+    for ann in coco['annotations']:
+        ann['keypoints'] = [0 if i % 3 == 2 else v for i, v in enumerate(ann['keypoints'])]
+        ann['num_keypoints'] = 0
+    with open(path, 'w') as f:
+        json.dump(coco, f)
+    with pytest.raises(ValueError, match=r'keypoints.json: no generated pose has a labelled '
+                       r'keypoint.*min_keypoint_score'):
+        _build(synthetic_cfg(root))
