@@ -20,16 +20,6 @@ ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
 
 @pytest.fixture(scope='module')
-def tiny_world(tmp_path_factory):
-    """8 + 8 labelled training images and 4 + 4 test images (64x64)."""
-    from mmdatasetdm.datasets.demo_world import generate_world
-    root = str(tmp_path_factory.mktemp('depth_world'))
-    generate_world(root, seed=5, splits=['train_100', 'train_large', 'test', 'test_shifted'],
-                   train_100=8, train_large=8, test=4, test_shifted=4, progress=False)
-    return root
-
-
-@pytest.fixture(scope='module')
 def synthetic(tiny_world, tmp_path_factory):
     """A generated depth set (the world's train_large, by the generator's writer)."""
     return depth_from_world(tiny_world, 'train_large', str(tmp_path_factory.mktemp('synth')))

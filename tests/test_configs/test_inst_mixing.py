@@ -19,16 +19,6 @@ METRIC_KEYS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_
 
 
 @pytest.fixture(scope='module')
-def tiny_world(tmp_path_factory):
-    """8 + 8 labelled training images and 4 + 4 test images (64x64)."""
-    from mmdatasetdm.datasets.demo_world import generate_world
-    root = str(tmp_path_factory.mktemp('inst_world'))
-    generate_world(root, seed=5, splits=['train_100', 'train_large', 'test', 'test_shifted'],
-                   train_100=8, train_large=8, test=4, test_shifted=4, progress=False)
-    return root
-
-
-@pytest.fixture(scope='module')
 def synthetic(tiny_world, tmp_path_factory):
     """A generated instance set (the world's train_large, written by the generator's writer)."""
     return instances_from_world(tiny_world, 'train_large', str(tmp_path_factory.mktemp('synth')))
