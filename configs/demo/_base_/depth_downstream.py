@@ -12,6 +12,7 @@
 #       test_dataloader.dataset.data_root=DIR
 # and score the shifted domain with tools/test.py ... test_dataloader.dataset.split=test_shifted
 # (or test_shifted_dataloader below).
+_base_ = ['./downstream_runtime.py']
 default_scope = 'mmseg'
 custom_imports = dict(imports=['mmdatasetdm'], allow_failed_imports=False)
 
@@ -120,19 +121,5 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 # ---------------------------------------------------------------- runtime
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
-env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-               dist_cfg=dict(backend='gloo'))
-log_processor = dict(by_epoch=False)
-log_level = 'INFO'
-load_from = None
-resume = False
-randomness = dict(seed=0)
-vis_backends = [dict(type='LocalVisBackend')]
-# No fixed `name`, so two runs in one process do not share one visualizer.
-visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends)
+default_hooks = dict(checkpoint=dict(interval=max_iters))
+visualizer = dict(type='SegLocalVisualizer', vis_backends=_base_.vis_backends)

@@ -14,7 +14,7 @@
 # and score the shifted domain with tools/test.py ... test_dataloader.dataset.split=test_shifted
 #   test_evaluator.ann_file=DIR/annotations/instances_test_shifted.json
 # (test_shifted_dataloader / test_shifted_evaluator below hold that pair).
-_base_ = ['mmdet::_base_/models/mask-rcnn_r50_fpn.py']
+_base_ = ['mmdet::_base_/models/mask-rcnn_r50_fpn.py', './downstream_runtime.py']
 default_scope = 'mmdet'
 custom_imports = dict(imports=['mmdatasetdm'], allow_failed_imports=False)
 
@@ -105,19 +105,7 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 # ---------------------------------------------------------------- runtime
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='DetVisualizationHook'))
-env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-               dist_cfg=dict(backend='gloo'))
-log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
-log_level = 'INFO'
-load_from = None
-resume = False
-randomness = dict(seed=0)
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='DetLocalVisualizer', vis_backends=vis_backends)
+default_hooks = dict(checkpoint=dict(interval=max_iters),
+                     visualization=dict(type='DetVisualizationHook'))
+log_processor = dict(type='LogProcessor', window_size=50)
+visualizer = dict(type='DetLocalVisualizer', vis_backends=_base_.vis_backends)

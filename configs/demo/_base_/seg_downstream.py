@@ -15,6 +15,7 @@
 #   python tools/test.py configs/demo/seg_real_100.py CKPT --cfg-options \
 #       test_dataloader.dataset.data_root=DIR test_dataloader.dataset.split=test_shifted
 # (tools/benchmarks/headroom.py does all of this: --world DIR).
+_base_ = ['./downstream_runtime.py']
 default_scope = 'mmseg'
 custom_imports = dict(imports=['mmdatasetdm'], allow_failed_imports=False)
 
@@ -130,21 +131,6 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 # ---------------------------------------------------------------- runtime
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
-env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-               dist_cfg=dict(backend='gloo'))
-log_processor = dict(by_epoch=False)
-log_level = 'INFO'
-load_from = None
-resume = False
-randomness = dict(seed=0)
-vis_backends = [dict(type='LocalVisBackend')]
-# No fixed `name`: each Runner then gets its own visualizer instance, so two
-# runs in one process (tools/benchmarks/headroom.py) do not share one.
-visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends)
+default_hooks = dict(checkpoint=dict(interval=500),
+                     visualization=dict(type='SegVisualizationHook'))
+visualizer = dict(type='SegLocalVisualizer', vis_backends=_base_.vis_backends)
