@@ -28,3 +28,20 @@ def short_schedule(cfg, work_dir, batch_size=4):
     cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=2)]
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=2)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+
+
+def point_at_world(cfg, world, synthetic=None):
+    """Point a demo config's loaders at ``world`` and its synthetic part at ``synthetic``.
+
+    The mixed configs list ``[real, synthetic]``; the real part is wrapped in a
+    ``RepeatDataset`` (mmseg/mmdet) or not (mmpose's ``CombinedDataset``).
+    """
+    train = cfg.train_dataloader.dataset
+    if synthetic is None:
+        train.data_root = world
+    else:
+        real = train.datasets[0]
+        real.get('dataset', real).data_root = world
+        train.datasets[1].data_root = synthetic
+    for key in ('val_dataloader', 'test_dataloader', 'test_shifted_dataloader'):
+        cfg[key].dataset.data_root = world

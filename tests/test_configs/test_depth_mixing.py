@@ -13,7 +13,8 @@ from mmengine.runner import Runner, TestLoop
 from PIL import Image
 
 from mmdatasetdm.datasets.demo_world import read_depth
-from tests.test_configs.runner_utils import short_schedule, stock_config, without_scope
+from tests.test_configs.runner_utils import (point_at_world, short_schedule, stock_config,
+                                             without_scope)
 from tests.test_datasets.synthetic_sets import depth_from_world
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
@@ -42,12 +43,7 @@ def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synt
     if config == 'depth_synth_100.py':
         assert [d.type for d in train.datasets] == ['RepeatDataset',
                                                      'mmdatasetdm.SyntheticDepthDataset']
-        train.datasets[0].dataset.data_root = tiny_world
-        train.datasets[1].data_root = synthetic
-    else:
-        train.data_root = tiny_world
-    for key in ('val_dataloader', 'test_dataloader', 'test_shifted_dataloader'):
-        cfg[key].dataset.data_root = tiny_world
+    point_at_world(cfg, tiny_world, synthetic if config == 'depth_synth_100.py' else None)
     short_schedule(cfg, tmp_path)
 
     runner = Runner.from_cfg(cfg)

@@ -11,7 +11,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner, TestLoop
 from pycocotools.coco import COCO
 
-from tests.test_configs.runner_utils import short_schedule, stock_config, without_scope
+from tests.test_configs.runner_utils import (point_at_world, short_schedule, stock_config,
+                                             without_scope)
 from tests.test_datasets.synthetic_sets import instances_from_world
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
@@ -39,12 +40,7 @@ def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synt
     if config == 'inst_synth_100.py':
         assert [d.type for d in train.datasets] == ['RepeatDataset',
                                                      'mmdatasetdm.SyntheticInstanceDataset']
-        train.datasets[0].dataset.data_root = tiny_world
-        train.datasets[1].data_root = synthetic
-    else:
-        train.data_root = tiny_world
-    for key in ('val_dataloader', 'test_dataloader', 'test_shifted_dataloader'):
-        cfg[key].dataset.data_root = tiny_world
+    point_at_world(cfg, tiny_world, synthetic if config == 'inst_synth_100.py' else None)
     for key, split in (('val_evaluator', 'test'), ('test_evaluator', 'test'),
                        ('test_shifted_evaluator', 'test_shifted')):
         cfg[key].ann_file = osp.join(tiny_world, 'annotations', f'instances_{split}.json')

@@ -12,7 +12,8 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner, TestLoop
 
-from tests.test_configs.runner_utils import short_schedule, stock_config, without_scope
+from tests.test_configs.runner_utils import (point_at_world, short_schedule, stock_config,
+                                             without_scope)
 from tests.test_datasets.synthetic_sets import coco17_poses, poses_from_world
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
@@ -45,12 +46,7 @@ def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synt
     train = cfg.train_dataloader.dataset
     if config == 'pose_synth_100.py':
         assert train.type == 'CombinedDataset' and train.sample_ratio_factor == [4.0, 1.0]
-        train.datasets[0].data_root = tiny_world
-        train.datasets[1].data_root = synthetic
-    else:
-        train.data_root = tiny_world
-    for key in ('val_dataloader', 'test_dataloader', 'test_shifted_dataloader'):
-        cfg[key].dataset.data_root = tiny_world
+    point_at_world(cfg, tiny_world, synthetic if config == 'pose_synth_100.py' else None)
     short_schedule(cfg, tmp_path)
 
     runner = Runner.from_cfg(cfg)
