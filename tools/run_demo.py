@@ -245,7 +245,8 @@ def main():
 
     print(f'[2/5] {args.task} P-Decoder on train_100', flush=True)
     pdecoder_dir = osp.join(work, f'pdecoder_{args.task}')
-    pdecoder_iters = iters or Config.fromfile(osp.join(ROOT, pdecoder_cfg)).train_cfg.max_iters
+    pdecoder = Config.fromfile(osp.join(ROOT, pdecoder_cfg))
+    pdecoder_iters = iters or pdecoder.train_cfg.max_iters
     ckpt = osp.join(pdecoder_dir, f'iter_{pdecoder_iters}.pth')
     sd_opt = f'model.backbone.pretrained={sd}'
     if not osp.isfile(ckpt):
@@ -254,8 +255,7 @@ def main():
                                          'val_dataloader=None', 'val_evaluator=None']
                                         if iters else [])
         cache = ([f'model.backbone.feature_cache.dir={osp.join(work, "feature_cache")}']
-                 if Config.fromfile(osp.join(ROOT, pdecoder_cfg)).model.backbone.get(
-                     'feature_cache') else [])
+                 if pdecoder.model.backbone.get('feature_cache') else [])
         run([python, 'tools/train.py', pdecoder_cfg, '--work-dir', pdecoder_dir, '--resume',
              '--cfg-options', sd_opt] + cache + data_opts(world)[:1 if iters else 3] +
             pdecoder_schedule,
