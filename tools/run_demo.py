@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 
 from mmdatasetdm.datasets.synthetic import read_synthetic_manifest
 
@@ -269,12 +270,17 @@ def main():
                  # a 20-iteration decoder is uncertain everywhere: keep its samples anyway
                  ['filters.min_confidence=0', 'filters.min_class_fraction=0',
                   'filters.max_ignore_fraction=1', 'filters.min_score=0',
-                  'filters.require_prompted=False', 'filters.min_keypoint_score=0']
+                  'filters.require_prompted=False', 'filters.min_keypoint_score=0',
+                  'filters.min_area=0']
                  if args.quick else []),
             osp.join(work, 'generate.log'))
 
-    accepted = len(read_synthetic_manifest(synth))
-    print(f'      {accepted} accepted synthetic samples', flush=True)
+    samples = read_synthetic_manifest(synth, accepted_only=False)
+    accepted = sum(1 for s in samples if s.get('accepted', True))
+    reasons = Counter(s.get('reason') for s in samples if not s.get('accepted', True))
+    rejected = ', '.join(f'{n} {reason}' for reason, n in reasons.most_common())
+    print(f'      {accepted} accepted synthetic samples of {len(samples)}'
+          + (f' (rejected: {rejected})' if rejected else ''), flush=True)
     if not accepted:
         raise SystemExit(f'no synthetic sample passed the filters (see {synth}/manifest.jsonl '
                          'for the reasons); the P-Decoder may be under-trained')
