@@ -65,29 +65,34 @@ def _failure(log):
     return f'command failed (log: {log}):\n{tail}'
 
 
-def run(cmd, log):
+def run(cmd, log, threads=None):
     """Run a tool, streaming its output to ``log``; raise with the log's tail on failure."""
-    run_parallel([(cmd, log)], threads=None)
+    wait_all([start(cmd, log, threads)])
 
 
-def run_parallel(jobs, threads=1):
-    """Run tools side by side (one per core), each logging to its own file.
+def start(cmd, log, threads=None):
+    """Start a tool in the background, logging to ``log``.
 
     Args:
-        jobs (list[tuple[list[str], str]]): ``(command, log file)`` pairs.
-        threads (int | None): torch/OpenMP threads per job (None: inherit).
+        cmd (list[str]): the command.
+        log (str): its log file.
+        threads (int | None): torch/OpenMP threads (None: inherit).
+
+    Returns:
+        tuple: ``(process, open log file, log path)`` for :func:`wait_all`.
     """
     env = dict(os.environ, PYTHONPATH=ROOT)
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    procs = []
-    for cmd, log in jobs:
-        print(f'  $ {" ".join(cmd)}', flush=True)
-        f = open(log, 'w')
-        procs.append((subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT,
-                                       env=env), f, log))
+    print(f'  $ {" ".join(cmd)}', flush=True)
+    f = open(log, 'w')
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, env=env), f, log
+
+
+def wait_all(started):
+    """Wait for tools started by :func:`start`; raise with the failed logs' tails."""
     failed = []
-    for proc, f, log in procs:
+    for proc, f, log in started:
         if proc.wait():
             failed.append(log)
         f.close()
@@ -233,7 +238,7 @@ def main():
         f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
         f'default_hooks.checkpoint.interval={iters}']
     python = sys.executable
-    start = time.time()
+    began = time.time()
     from mmengine.config import Config
 
     print('[1/5] demo world (labelled splits)', flush=True)
@@ -243,6 +248,31 @@ def main():
         run([python, 'tools/make_demo_world.py', '--out', world, '--seed', str(args.seed),
              '--splits', 'train_100', 'test', 'test_shifted', '--no-progress'] + small,
             osp.join(work, 'world.log'))
+
+    # the downstream arms: the real-only one needs nothing generated, so it trains on one
+    # core while the other runs the P-Decoder and the generator
+    checkpoints, arm_jobs = {}, {}
+    for arm, config in arms.items():
+        arm_dir = osp.join(work, arm)
+        opts = data_opts(world)
+        if arm == 'real_synthetic':
+            opts = [f'{task["real_key"]}={world}', f'{task["synth_key"]}={synth}'] + opts[1:]
+        arm_cfg = Config.fromfile(osp.join(ROOT, config))
+        if arm_cfg.get('val_evaluator', {}).get('ann_file'):  # CocoMetric reads the split's JSON
+            opts.append('val_evaluator.ann_file=' +
+                        arm_cfg.val_evaluator.ann_file.replace(arm_cfg.data_root, world, 1))
+        arm_iters = iters or arm_cfg.train_cfg.max_iters
+        checkpoints[arm] = osp.join(arm_dir, f'iter_{arm_iters}.pth')
+        if not osp.isfile(checkpoints[arm]):  # unfinished arms continue (--resume)
+            arm_jobs[arm] = ([python, 'tools/train.py', config, '--work-dir', arm_dir,
+                              '--resume', '--cfg-options'] + opts + schedule,
+                             osp.join(work, f'{arm}.log'))
+    background = []
+    if 'real_only' in arm_jobs:
+        print('[4/5] downstream model, real only (alongside stages 2 and 3)', flush=True)
+        background.append(start(*arm_jobs.pop('real_only'), threads=1))
+    # one core each while the real-only arm trains, else all of them
+    threads = 1 if background else None
 
     print(f'[2/5] {args.task} P-Decoder on train_100', flush=True)
     pdecoder_dir = osp.join(work, f'pdecoder_{args.task}')
@@ -260,7 +290,7 @@ def main():
         run([python, 'tools/train.py', pdecoder_cfg, '--work-dir', pdecoder_dir, '--resume',
              '--cfg-options', sd_opt] + cache + data_opts(world)[:1 if iters else 3] +
             pdecoder_schedule,
-            osp.join(work, 'pdecoder.log'))
+            osp.join(work, 'pdecoder.log'), threads)
 
     print(f'[3/5] {args.num_synthetic} synthetic images with {args.task} labels', flush=True)
     if not osp.isfile(osp.join(synth, 'manifest.jsonl')):
@@ -273,7 +303,7 @@ def main():
                   'filters.require_prompted=False', 'filters.min_keypoint_score=0',
                   'filters.min_area=0']
                  if args.quick else []),
-            osp.join(work, 'generate.log'))
+            osp.join(work, 'generate.log'), threads)
 
     samples = read_synthetic_manifest(synth, accepted_only=False)
     accepted = sum(1 for s in samples if s.get('accepted', True))
@@ -282,27 +312,17 @@ def main():
     print(f'      {accepted} accepted synthetic samples of {len(samples)}'
           + (f' (rejected: {rejected})' if rejected else ''), flush=True)
     if not accepted:
+        wait_all(background)
         raise SystemExit(f'no synthetic sample passed the filters (see {synth}/manifest.jsonl '
                          'for the reasons); the P-Decoder may be under-trained')
 
-    print('[4/5] downstream model: real only vs real + synthetic', flush=True)
-    checkpoints, jobs = {}, []
-    for arm, config in arms.items():
-        arm_dir = osp.join(work, arm)
-        opts = data_opts(world)
-        if arm == 'real_synthetic':
-            opts = [f'{task["real_key"]}={world}', f'{task["synth_key"]}={synth}'] + opts[1:]
-        arm_cfg = Config.fromfile(osp.join(ROOT, config))
-        if arm_cfg.get('val_evaluator', {}).get('ann_file'):  # CocoMetric reads the split's JSON
-            opts.append('val_evaluator.ann_file=' +
-                        arm_cfg.val_evaluator.ann_file.replace(arm_cfg.data_root, world, 1))
-        arm_iters = iters or arm_cfg.train_cfg.max_iters
-        checkpoints[arm] = osp.join(arm_dir, f'iter_{arm_iters}.pth')
-        if not osp.isfile(checkpoints[arm]):  # unfinished arms continue (--resume)
-            jobs.append(([python, 'tools/train.py', config, '--work-dir', arm_dir, '--resume',
-                          '--cfg-options'] + opts + schedule, osp.join(work, f'{arm}.log')))
-    # the two arms are independent: one per core
-    run_parallel(jobs, threads=1)
+    remaining = ((['real + synthetic'] if 'real_synthetic' in arm_jobs else []) +
+                 (['real only (finishing)'] if background else []))
+    print('[4/5] downstream model: ' + (' and '.join(remaining) or 'trained before'), flush=True)
+    # the arms are independent: one core each
+    alone = len(arm_jobs) + len(background) == 1
+    wait_all(background + [start(*job, threads=None if alone else 1)
+                           for job in arm_jobs.values()])
 
     print('[5/5] evaluation with the toolbox\'s metric', flush=True)
     score = evaluate if args.task == 'semantic' else evaluate_stock
@@ -321,7 +341,7 @@ def main():
     print(f'gallery:  {out_gallery}')
     print(f'curves:   {out_curves}')
     print(f'synthetic set: {synth}   (manifest.jsonl, dataset.json and the label files)')
-    print(f'total time: {(time.time() - start) / 60:.1f} min')
+    print(f'total time: {(time.time() - began) / 60:.1f} min')
 
 
 if __name__ == '__main__':
