@@ -116,7 +116,9 @@ model = dict(
 # 12 of train_large). The model is optimisation-limited: at lr 2e-3, 3000
 # iterations scored 56.7 mIoU and 6000 iterations 71.9 (train_100, scored on
 # 300 train_large images, never on a test split); lr 4e-3 reaches 68.4 in 3000
-# (8e-3: 68.3), which halves the main job's two trainings.
+# (8e-3: 68.3), which halves the main job's two trainings. The cost: in 3000
+# iterations more data hardly pays off (train_large beats train_100 by 2.9 mIoU
+# on `test`, 8.1 at 6000; docs/demo_headroom.md).
 max_iters = 3000
 warmup_iters = 200
 optim_wrapper = dict(
