@@ -23,16 +23,6 @@ def _load_headroom():
     return module
 
 
-@pytest.fixture(scope='module')
-def tiny_world(tmp_path_factory):
-    """8 + 8 labelled training images and 4 + 4 test images (64x64)."""
-    from mmdatasetdm.datasets.demo_world import generate_world
-    root = str(tmp_path_factory.mktemp('seg_world'))
-    generate_world(root, seed=5, splits=['train_100', 'train_large', 'test', 'test_shifted'],
-                   train_100=8, train_large=8, test=4, test_shifted=4, progress=False)
-    return root
-
-
 @pytest.mark.parametrize('split', list(CONFIGS))
 def test_config_trains_and_scores_both_test_splits(split, tiny_world, tmp_path):
     cfg = Config.fromfile(osp.join(ROOT, CONFIGS[split]))
