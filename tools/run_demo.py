@@ -320,9 +320,10 @@ def main():
     remaining = ((['real + synthetic'] if 'real_synthetic' in arm_jobs else []) +
                  (['real only (finishing)'] if background else []))
     print('[4/5] downstream model: ' + (' and '.join(remaining) or 'trained before'), flush=True)
-    # the real-only arm is usually done by now: the mixed one then gets every core
+    # the real-only arm is usually done by now: the mixed one (all that is left) then gets
+    # every core
     wait_all(background)
-    wait_all([start(*job, threads=1 if len(arm_jobs) > 1 else None) for job in arm_jobs.values()])
+    wait_all([start(*job) for job in arm_jobs.values()])
 
     print('[5/5] evaluation with the toolbox\'s metric', flush=True)
     score = evaluate if args.task == 'semantic' else evaluate_stock
