@@ -28,9 +28,14 @@ class SamplingConfig:
         guidance_scale (float): classifier-free guidance (<= 1 disables it).
         scheduler (dict, optional): ``dict(type='DPMSolverMultistepScheduler',
             ...)`` to replace the model's scheduler (noise schedule kept).
-        capture_step (int): index into the scheduler's timesteps at which
-            features are read; -1 (the default) is the last, least noisy step,
-            as DatasetDM does.
+        capture_step (int, optional): index into the scheduler's timesteps
+            at which features are read; -1 is the last, least noisy step, as
+            DatasetDM does with SD. None (the default): the step nearest
+            ``capture_timestep``, or the last step when that is None too.
+        capture_timestep (int, optional): read the features at the sampling
+            step whose timestep is nearest this value, e.g. the timestep the
+            P-Decoder was trained at (``DiffusionBackbone.timestep``). Only
+            used when ``capture_step`` is None.
         height, width (int, optional): image size (default: the UNet's).
         negative_prompt (str, optional): the unconditional prompt.
     """
@@ -38,7 +43,8 @@ class SamplingConfig:
     steps: int = 20
     guidance_scale: float = 7.5
     scheduler: Optional[dict] = None
-    capture_step: int = -1
+    capture_step: Optional[int] = None
+    capture_timestep: Optional[int] = None
     height: Optional[int] = None
     width: Optional[int] = None
     negative_prompt: Optional[str] = None
@@ -93,7 +99,13 @@ class CaptureSampler:
         scheduler and the number of steps)."""
         scheduler = self.pipeline.scheduler
         scheduler.set_timesteps(self.config.steps)
-        return int(scheduler.timesteps[self.config.capture_step])
+        timesteps = [int(t) for t in scheduler.timesteps]
+        if self.config.capture_step is not None:
+            return timesteps[self.config.capture_step]
+        if self.config.capture_timestep is None:
+            return timesteps[-1]
+        target = int(self.config.capture_timestep)
+        return min(timesteps, key=lambda t: (abs(t - target), t))
 
     @torch.no_grad()
     def __call__(self, prompts: Sequence[str], seeds: Sequence[int],

@@ -44,7 +44,11 @@ class GenerationEngine:
         prompts (dict): ``PromptSampler`` kwargs (``source``, ``seed``,
             ``class_sampling``).
         num_samples (int): how many samples the dataset has.
-        sampling (dict, optional): ``SamplingConfig`` kwargs.
+        sampling (dict, optional): ``SamplingConfig`` kwargs. Unless it sets
+            ``capture_step`` or ``capture_timestep``, features are read at the
+            sampling step nearest the timestep the P-Decoder was trained at
+            (its backbone's ``timestep``), so that the decoder sees features
+            like those it learnt from.
         filters (dict, optional): ``FilterConfig`` kwargs.
         writer (dict, optional): ``ShardWriter`` kwargs (``image_ext``,
             ``palette``, ``depth_scale``, ``categories``, ``keep_rejected``).
@@ -71,7 +75,10 @@ class GenerationEngine:
         self.prompts = PromptSampler(**prompts, num_prompts=num_samples,
                                      tokenizer=backbone.components.tokenizer)
         self._check_classes(classes or list(self.prompts.classes))
-        self.sampling = SamplingConfig(**(sampling or {}))
+        sampling = dict(sampling or {})
+        if sampling.get('capture_step') is None and sampling.get('capture_timestep') is None:
+            sampling['capture_timestep'] = backbone.extractor.timestep
+        self.sampling = SamplingConfig(**sampling)
         self.sampler = CaptureSampler(backbone.components, backbone.extractor.capture, self.sampling)
         self.filters = FilterConfig(**(filters or {}))
         self.writer_cfg = dict(writer or {})
@@ -99,7 +106,9 @@ class GenerationEngine:
             cfg['keypoint_meta'] = self.decoder.dataset_meta
         if self.task == 'semantic':
             cfg.setdefault('num_classes', len(self.decoder.classes))
-        run_info = dict(timestep=self.sampler.capture_timestep(), scheduler=self.sampler.scheduler_name,
+        run_info = dict(timestep=self.sampler.capture_timestep(),
+                        decoder_timestep=self.decoder.backbone.extractor.timestep,
+                        scheduler=self.sampler.scheduler_name,
                         steps=self.sampling.steps, guidance=self.sampling.guidance_scale,
                         decoder=self.decoder.checkpoint_hash, task=self.task)
         return ShardWriter(shard_dir(out_dir, rank), run_info=run_info, config=self.identity,

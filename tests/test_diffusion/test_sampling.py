@@ -60,3 +60,21 @@ def test_seed_count_must_match(sampler_parts):
     components, capture = sampler_parts
     with pytest.raises(ValueError, match='2 seeds for 1 prompts'):
         CaptureSampler(components, capture)(['a cat'], seeds=[1, 2])
+
+
+@pytest.mark.parametrize('settings,expected', [
+    (dict(), 1),                                        # the last step by default
+    (dict(capture_step=0), 751),                        # an explicit index wins
+    (dict(capture_step=0, capture_timestep=10), 751),
+    (dict(capture_timestep=501), 501),                  # the nearest step
+    (dict(capture_timestep=400), 501),                  # 400 is 99 from 501, 149 from 251
+    (dict(capture_timestep=376), 251),                  # equally near 251 and 501: the lower
+    (dict(capture_timestep=5000), 751),
+])
+def test_capture_timestep_picks_the_nearest_sampling_step(sampler_parts, settings, expected):
+    components, capture = sampler_parts
+    sampler = CaptureSampler(components, capture, SamplingConfig(
+        steps=4, scheduler=dict(type='DDIMScheduler', steps_offset=1,
+                                timestep_spacing='leading'), **settings))
+    assert sampler.capture_timestep() == expected
+    assert [int(t) for t in sampler.pipeline.scheduler.timesteps] == [751, 501, 251, 1]

@@ -83,6 +83,7 @@ def test_one_rank_and_two_ranks_write_the_same_dataset(tmp_path, semantic_checkp
     assert first['scheduler'] == 'DDIMScheduler' and first['steps'] == 4
     assert first['guidance'] == 3.0 and first['timestep'] == engine.sampler.capture_timestep()
     assert first['decoder'] == engine.decoder.checkpoint_hash
+    assert first['decoder_timestep'] == engine.decoder.backbone.extractor.timestep
     assert len({line['seed'] for line in lines}) == 5  # seeds from (base seed, index)
     assert all(line['classes'] and set(line['classes']) <= {'cone', 'ball'} for line in lines)
     labels = read_semantic(osp.join(single, first['files']['semantic']))
@@ -94,6 +95,22 @@ def test_one_rank_and_two_ranks_write_the_same_dataset(tmp_path, semantic_checkp
     engine.run(double, rank=0, world_size=2, progress=False)
     engine.merge(double)
     assert _tree_hashes(single) == _tree_hashes(double)
+
+
+@pytest.mark.parametrize('decoder_timestep,sampling,expected', [
+    (1, dict(), 1),                            # DatasetDM with SD: the last step, t=1
+    (500, dict(), 501),                        # the step nearest the decoder's timestep
+    (500, dict(capture_step=-1), 1),           # an explicit step wins
+    (500, dict(capture_timestep=260), 251),
+])
+def test_features_are_read_at_the_decoders_timestep(semantic_checkpoint, tiny_sd_folder,
+                                                    decoder_timestep, sampling, expected):
+    cfg = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
+    cfg.decoder.cfg_options['model.backbone.timestep'] = decoder_timestep
+    cfg.sampling.update(sampling)
+    engine = _engine(cfg, num=1)
+    assert engine.sampler.capture_timestep() == expected
+    assert [int(t) for t in engine.sampler.pipeline.scheduler.timesteps] == [751, 501, 251, 1]
 
 
 def test_resume_after_partial_run(tmp_path, semantic_checkpoint, tiny_sd_folder):
