@@ -12,6 +12,7 @@ meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 
 model = dict(
     data_preprocessor=dict(size_divisor=32),
     backbone=dict(pretrained=_base_.demo_sd, dtype='fp32', class_names=class_names,
+                  timestep=_base_.demo_sd_timestep,
                   capture=dict(attention_strides=_base_.demo_sd_attention_strides),
                   # frozen backbone: each (image, flip) view is computed once per run
                   feature_cache=dict(dir='work_dirs/feature_cache/demo_semantic')),
