@@ -29,6 +29,13 @@ class AddPrompt(BaseTransform):
         exclude (Sequence[str]): names never put in a prompt (e.g. background).
         ignore_index (int): label id that is not a class (semantic maps).
         caption_key (str): results key holding the caption for ``'caption'``.
+        word_dropout (float): for ``'present'`` and ``'all'``, the probability
+            that a class is left out of the prompt (each class independently,
+            drawn from numpy's global RNG, which mmengine seeds). A generated
+            image often shows objects its prompt does not name; a decoder
+            trained only on complete prompts learns to call every unnamed
+            object background, while one trained with dropped words learns to
+            find classes from the image features alone.
     """
 
     SOURCES = ('present', 'all', 'caption')
@@ -36,9 +43,14 @@ class AddPrompt(BaseTransform):
     def __init__(self, classes: Sequence[str], source: str = 'present',
                  template: str = 'a photo of a {}', empty_prompt: str = 'a photo',
                  exclude: Sequence[str] = ('background', ), ignore_index: int = 255,
-                 caption_key: str = 'caption'):
+                 caption_key: str = 'caption', word_dropout: float = 0.0):
         if source not in self.SOURCES:
             raise ValueError(f'AddPrompt source must be one of {self.SOURCES}, got {source!r}')
+        if not 0.0 <= word_dropout < 1.0:
+            raise ValueError(f'AddPrompt word_dropout must be in [0, 1), got {word_dropout}')
+        if word_dropout and source == 'caption':
+            raise ValueError("AddPrompt word_dropout works with source='present' or 'all', "
+                             "not 'caption'")
         if not classes:
             raise ValueError('AddPrompt needs the class names (`classes`)')
         self.classes = list(classes)
@@ -48,6 +60,7 @@ class AddPrompt(BaseTransform):
         self.exclude = set(exclude)
         self.ignore_index = ignore_index
         self.caption_key = caption_key
+        self.word_dropout = float(word_dropout)
 
     def _present_ids(self, results: dict) -> Optional[np.ndarray]:
         if 'gt_seg_map' in results:
@@ -78,10 +91,13 @@ class AddPrompt(BaseTransform):
                 raise ValueError(f'label ids {bad} of {results.get("img_path", "a sample")} are '
                                  f'outside the {len(self.classes)} classes')
         words = [self.classes[i] for i in sorted(ids) if self.classes[i] not in self.exclude]
+        if self.word_dropout:
+            keep = np.random.rand(len(words)) >= self.word_dropout
+            words = [w for w, k in zip(words, keep) if k]
         results['prompt'] = self.template.format(' and '.join(words)) if words else self.empty_prompt
         results['prompt_words'] = words
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(source={self.source!r}, template={self.template!r}, '
-                f'num_classes={len(self.classes)})')
+                f'num_classes={len(self.classes)}, word_dropout={self.word_dropout})')
