@@ -13,6 +13,7 @@ meta_keys = ('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape'
 model = dict(
     data_preprocessor=dict(size_divisor=32),
     backbone=dict(pretrained=_base_.demo_sd, dtype='fp32', class_names=class_names,
+                  timestep=_base_.demo_sd_timestep,
                   capture=dict(attention_strides=_base_.demo_sd_attention_strides),
                   feature_cache=dict(dir='work_dirs/feature_cache/demo_depth')),
     neck=dict(in_channels=_base_.demo_sd_channels, in_strides=_base_.demo_sd_strides,
