@@ -12,6 +12,7 @@ meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'fl
 model = dict(
     data_preprocessor=dict(pad_size_divisor=32),
     backbone=dict(pretrained=_base_.demo_sd, dtype='fp32', class_names=class_names,
+                  timestep=_base_.demo_sd_timestep,
                   capture=dict(attention_strides=_base_.demo_sd_attention_strides),
                   feature_cache=dict(dir='work_dirs/feature_cache/demo_instance')),
     panoptic_head=dict(

@@ -10,6 +10,7 @@ num_keypoints = 14
 codec = dict(type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(24, 32), sigma=1.5)
 model = dict(
     backbone=dict(pretrained=_base_.demo_sd, dtype='fp32', class_names=('person', ),
+                  timestep=_base_.demo_sd_timestep,
                   capture=dict(attention_strides=_base_.demo_sd_attention_strides)),
     neck=dict(in_channels=_base_.demo_sd_channels, in_strides=_base_.demo_sd_strides,
               out_channels=embed, out_strides=(2, ),
