@@ -26,12 +26,14 @@ import argparse
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 REPO = osp.abspath(osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+sys.path.insert(0, osp.join(REPO, 'tools'))
+from run_demo import SD_FOLDER, data_opts, run  # noqa: E402  (the main job's helpers)
+
 PDECODER = osp.join(REPO, 'configs', 'demo', 'pdecoder_semantic.py')
 GENERATE = osp.join(REPO, 'configs', 'demo', 'generate_semantic.py')
 JUDGE = osp.join(REPO, 'configs', 'demo', 'seg_real_100.py')
@@ -43,14 +45,6 @@ test_dataloader = dict(dataset=dict(
 '''
 FILTERS_OFF = ['filters.min_confidence=0', 'filters.max_ignore_fraction=1',
                'filters.min_class_fraction=0', 'filters.require_prompted=False']
-
-
-def run(cmd, log: str) -> None:
-    """Run ``cmd`` (a list) from the repo root, output to ``log``; raise on failure."""
-    with open(log, 'w') as f:
-        code = subprocess.call(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
-    if code:
-        raise RuntimeError(f'{" ".join(cmd)} failed with exit code {code}; see {log}')
 
 
 def miou(path: str) -> float:
@@ -70,8 +64,7 @@ def sweep_one(t: int, args) -> dict:
     os.makedirs(work, exist_ok=True)
     py = sys.executable
     timestep = f'model.backbone.timestep={t}'
-    data = [f'{d}.dataset.data_root={args.world}'
-            for d in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    data = data_opts(args.world)
     val = ['val_dataloader.dataset.split=train_large',
            f'val_dataloader.dataset.indices={args.val_images}',
            'test_dataloader.dataset.split=train_large',
@@ -109,7 +102,7 @@ def parse_args(argv=None):
     parser.add_argument('--judge', required=True,
                         help='checkpoint of configs/demo/seg_real_100.py (real images only)')
     parser.add_argument('--world', default='data/demo_world')
-    parser.add_argument('--model', default='checkpoints/demo-world-sd')
+    parser.add_argument('--model', default=SD_FOLDER)
     parser.add_argument('--iters', type=int, default=1000, help='P-Decoder iterations')
     parser.add_argument('--val-images', type=int, default=300,
                         help='first N train_large images score the decoder')
