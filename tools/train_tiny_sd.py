@@ -45,6 +45,9 @@ def parse_args(argv=None):
     parser.add_argument('--limit', type=int, help='use only the first N images')
     parser.add_argument('--threads', type=int, default=1,
                         help='torch CPU threads (1 is fastest on a shared machine)')
+    parser.add_argument('--alt-captions', action='store_true',
+                        help='train on a random one of each image\'s captions (its "caption" and '
+                             '"alt_captions") instead of the main caption only')
     parser.add_argument('--resume', action='store_true',
                         help="continue from --work-dir's checkpoints")
     return parser.parse_args(argv)
@@ -65,7 +68,8 @@ def main(argv=None):
         for name in ('batch_size', 'ckpt_every', 'log_every'):
             if getattr(args, name) is not None:
                 setattr(stage, name, getattr(args, name))
-    images, captions = load_image_folder_split(args.world, args.split, args.limit)
+    images, captions = load_image_folder_split(args.world, args.split, args.limit,
+                                               alt_captions=args.alt_captions)
     logging.info('%d images %s from %s', len(images), tuple(images.shape[1:]),
                  osp.join(args.world, 'images', args.split))
     if args.stage == 'decoder':

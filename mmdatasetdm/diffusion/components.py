@@ -176,7 +176,8 @@ def build_components(unet: Optional[dict] = None, vae: Optional[dict] = None,
                      vocabulary: Iterable[str] = (), num_merges: int = 400,
                      tokenizer_dir: Optional[str] = None, seed: int = 0,
                      dtype: Union[str, torch.dtype, None] = 'fp32',
-                     device: Union[str, torch.device] = 'cpu') -> DiffusionComponents:
+                     device: Union[str, torch.device] = 'cpu',
+                     learn_tokenizer: bool = True) -> DiffusionComponents:
     """Build SD components with random weights from config dicts.
 
     Missing dicts default to the tiny SD-1.x-shaped configs of this module.
@@ -191,14 +192,21 @@ def build_components(unet: Optional[dict] = None, vae: Optional[dict] = None,
         tokenizer_dir (str, optional): where to write the tokenizer files
             (a temporary folder if None).
         seed (int): seed of the random weights.
+        learn_tokenizer (bool): learn the tokenizer from ``vocabulary``; when
+            False, load the one already in ``tokenizer_dir`` (a resumed run
+            must keep the token ids its text encoder was trained on).
     """
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     from .tokenizer import save_clip_tokenizer_files
-    text = list(vocabulary) or ['a photo of a thing']
-    tokenizer_dir = tokenizer_dir or tempfile.mkdtemp(prefix='mmdatasetdm_tokenizer_')
-    save_clip_tokenizer_files(text, tokenizer_dir, num_merges=num_merges)
+    if learn_tokenizer:
+        tokenizer_dir = tokenizer_dir or tempfile.mkdtemp(prefix='mmdatasetdm_tokenizer_')
+        save_clip_tokenizer_files(list(vocabulary) or ['a photo of a thing'], tokenizer_dir,
+                                  num_merges=num_merges)
+    elif tokenizer_dir is None or not osp.isdir(tokenizer_dir):
+        raise FileNotFoundError(f'learn_tokenizer=False needs an existing tokenizer folder, got '
+                                f'tokenizer_dir={tokenizer_dir!r}')
     tokenizer = CLIPTokenizer.from_pretrained(tokenizer_dir)
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(seed)

@@ -28,7 +28,7 @@ import os
 import os.path as osp
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -140,18 +140,22 @@ class UNetLossConfig:
 # data
 
 
-def load_image_folder_split(world: str, split: str = 'pool',
-                            limit: Optional[int] = None) -> Tuple[torch.Tensor, List[str]]:
+def load_image_folder_split(world: str, split: str = 'pool', limit: Optional[int] = None,
+                            alt_captions: bool = False) -> Tuple[torch.Tensor, list]:
     """Read a split's images and captions (the demo world's layout).
 
     Args:
         world (str): root with ``images/<split>/`` and ``captions/<split>.jsonl``
-            (lines of ``{"image_id", "file_name", "caption"}``).
+            (lines of ``{"image_id", "file_name", "caption"}``, optionally
+            with ``"alt_captions"``: more captions of the same image).
         split (str): split name.
         limit (int, optional): read only the first ``limit`` captions.
+        alt_captions (bool): return every caption of an image (a list, the
+            main ``caption`` first) instead of the main caption alone.
 
     Returns:
-        tuple: ``images`` (uint8 Tensor, shape (N, 3, H, W)) and their captions.
+        tuple: ``images`` (uint8 Tensor, shape (N, 3, H, W)) and their captions
+        (``str`` each, or ``list[str]`` each with ``alt_captions``).
     """
     from PIL import Image
     captions_file = osp.join(world, 'captions', f'{split}.jsonl')
@@ -169,7 +173,14 @@ def load_image_folder_split(world: str, split: str = 'pool',
         path = name if osp.isabs(name) else osp.join(world, 'images', split, osp.basename(name))
         with Image.open(path) as image:
             images.append(np.asarray(image.convert('RGB')))
-        captions.append(record['caption'])
+        if alt_captions:
+            alternatives = record.get('alt_captions', [])
+            if not isinstance(alternatives, list):
+                raise ValueError(f'{captions_file}: "alt_captions" of {name} must be a list of '
+                                 f'strings, got {type(alternatives).__name__}')
+            captions.append([record['caption']] + list(alternatives))
+        else:
+            captions.append(record['caption'])
     shapes = {image.shape for image in images}
     if len(shapes) != 1:
         raise ValueError(f'images of {world}/{split} differ in size: {sorted(shapes)}')
@@ -189,6 +200,50 @@ def tokenize(tokenizer, captions: Sequence[str]) -> torch.Tensor:
     """
     return tokenizer(list(captions), padding='max_length', max_length=tokenizer.model_max_length,
                      truncation=True, return_tensors='pt').input_ids
+
+
+@dataclass
+class CaptionBank:
+    """Token ids of every image's captions, for drawing one per image and step.
+
+    An image may have several true captions (COCO has five per image); training
+    on a random one each time it is drawn teaches the model each of them.
+
+    Args:
+        input_ids (Tensor): int64, shape (M, L), all captions of all images.
+        first (Tensor): int64, shape (N,), row of image ``i``'s first caption.
+        count (Tensor): int64, shape (N,), how many captions image ``i`` has.
+    """
+
+    input_ids: torch.Tensor
+    first: torch.Tensor
+    count: torch.Tensor
+
+    @classmethod
+    def from_captions(cls, tokenizer, captions: Sequence[Union[str, Sequence[str]]]
+                      ) -> 'CaptionBank':
+        """Tokenize ``captions``: one caption, or a list of captions, per image."""
+        groups = [[c] if isinstance(c, str) else list(c) for c in captions]
+        for i, group in enumerate(groups):
+            if not group:
+                raise ValueError(f'image {i} has an empty caption list')
+        count = torch.tensor([len(g) for g in groups], dtype=torch.long)
+        first = torch.cumsum(count, 0) - count
+        return cls(tokenize(tokenizer, [c for g in groups for c in g]), first, count)
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def draw(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Token ids of one caption per image in ``index``, shape (B, L).
+
+        Draws no random number when every image has a single caption, so a
+        bank of single captions gives exactly the old training sequence.
+        """
+        if int(self.count.max()) == 1:
+            return self.input_ids[self.first[index]].clone()
+        pick = (torch.rand(len(index), generator=generator) * self.count[index]).long()
+        return self.input_ids[self.first[index] + pick.clamp(max=self.count[index] - 1)].clone()
 
 
 # ----------------------------------------------------------------------------
@@ -459,7 +514,8 @@ def _ema_copy(module: nn.Module) -> nn.Module:
 
 
 def train_unet(components: DiffusionComponents, latent_mean: torch.Tensor,
-               latent_std: torch.Tensor, input_ids: torch.Tensor, cfg: StageConfig,
+               latent_std: torch.Tensor, input_ids: Union[torch.Tensor, CaptionBank],
+               cfg: StageConfig,
                loss_cfg: Optional[UNetLossConfig] = None, ckpt_path: Optional[str] = None,
                resume: bool = False, max_steps: Optional[int] = None) -> StageResult:
     """Train the UNet (and text encoder) on cached latents and captions.
@@ -471,7 +527,8 @@ def train_unet(components: DiffusionComponents, latent_mean: torch.Tensor,
         components (DiffusionComponents): trained in place.
         latent_mean, latent_std (Tensor): unscaled posterior moments,
             shape (N, C, h, w); each step draws a fresh posterior sample.
-        input_ids (Tensor): token ids of the captions, shape (N, L).
+        input_ids (Tensor | CaptionBank): token ids of one caption per
+            image, shape (N, L), or a bank of several captions per image.
         cfg (StageConfig): optimisation settings.
         loss_cfg (UNetLossConfig, optional): caption dropout, Min-SNR, EMA.
         ckpt_path (str, optional): checkpoint file.
@@ -480,6 +537,9 @@ def train_unet(components: DiffusionComponents, latent_mean: torch.Tensor,
     """
     from diffusers import DDPMScheduler
     loss_cfg = loss_cfg or UNetLossConfig()
+    if isinstance(input_ids, torch.Tensor):
+        ones = torch.ones(len(input_ids), dtype=torch.long)
+        input_ids = CaptionBank(input_ids, torch.arange(len(input_ids)), ones)
     if len(latent_mean) != len(input_ids):
         raise ValueError(f'{len(latent_mean)} latents but {len(input_ids)} captions')
     unet, text_encoder = components.unet, components.text_encoder
@@ -499,7 +559,7 @@ def train_unet(components: DiffusionComponents, latent_mean: torch.Tensor,
         index = torch.randint(len(latent_mean), (cfg.batch_size,), generator=generator)
         eps = torch.randn(latent_mean[index].shape, generator=generator)
         latents = (latent_mean[index] + latent_std[index] * eps) * scaling
-        ids = input_ids[index].clone()
+        ids = input_ids.draw(index, generator)
         drop = torch.rand(cfg.batch_size, generator=generator) < loss_cfg.caption_dropout
         ids[drop] = empty_ids
         if not loss_cfg.train_text_encoder:
@@ -552,7 +612,8 @@ class TinySDRecipe:
     seed: int = 0
 
 
-def train_tiny_sd(images: torch.Tensor, captions: Sequence[str], out: str, work_dir: str,
+def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[str]]], out: str,
+                  work_dir: str,
                   recipe: Optional[TinySDRecipe] = None, resume: bool = False,
                   max_steps: Optional[int] = None) -> Dict:
     """Train the VAE, cache latents, train UNet + text encoder, save a folder.
@@ -565,7 +626,9 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[str], out: str, work_
 
     Args:
         images (Tensor): uint8, shape (N, 3, H, W).
-        captions (Sequence[str]): one caption per image.
+        captions (Sequence[str | Sequence[str]]): one caption per image, or
+            a list of true captions per image (one is drawn each time the
+            image is, see :class:`CaptionBank`).
         out (str): the diffusers folder to write.
         work_dir (str): checkpoints and logs.
         recipe (TinySDRecipe, optional): configs (default: the demo's).
@@ -585,10 +648,15 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[str], out: str, work_
     with open(osp.join(work_dir, 'recipe.json'), 'w') as f:
         json.dump(asdict(recipe), f, indent=2, default=list)
     tokenizer_dir = osp.join(work_dir, 'tokenizer')
+    # a resumed run keeps its tokenizer: relearning it from other captions
+    # could change the token ids the text encoder was trained on
+    reuse_tokenizer = resume and osp.isfile(osp.join(tokenizer_dir, 'vocab.json'))
     components = build_components(
         unet=recipe.unet, vae=recipe.vae, text_encoder=recipe.text_encoder,
-        scheduler=recipe.scheduler, vocabulary=captions, num_merges=recipe.num_merges,
-        tokenizer_dir=tokenizer_dir, seed=recipe.seed)
+        scheduler=recipe.scheduler,
+        vocabulary=[c for g in captions for c in ([g] if isinstance(g, str) else g)],
+        num_merges=recipe.num_merges, tokenizer_dir=tokenizer_dir, seed=recipe.seed,
+        learn_tokenizer=not reuse_tokenizer)
     summary = dict(num_images=len(images))
 
     vae_ckpt = osp.join(work_dir, 'vae.pth')
@@ -613,7 +681,7 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[str], out: str, work_
     summary['scaling_factor'] = scaling
     logger.info('latents %s, scaling_factor %.5f', tuple(cached['mean'].shape), scaling)
 
-    input_ids = tokenize(components.tokenizer, captions)
+    input_ids = CaptionBank.from_captions(components.tokenizer, captions)
     unet_result = train_unet(components, cached['mean'], cached['std'], input_ids,
                              recipe.unet_stage, recipe.unet_loss, osp.join(work_dir, 'unet.pth'),
                              resume=resume, max_steps=max_steps)

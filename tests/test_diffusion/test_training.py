@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from mmdatasetdm.diffusion.components import build_components, load_components
-from mmdatasetdm.diffusion.training import (DEMO_SCHEDULER_CONFIG, StageConfig, TinySDRecipe,
-                                            UNetLossConfig, encode_latents, finetune_decoder,
-                                            latent_scaling_factor, load_checkpoint, tokenize,
+from mmdatasetdm.diffusion.training import (DEMO_SCHEDULER_CONFIG, CaptionBank, StageConfig,
+                                            TinySDRecipe, UNetLossConfig, encode_latents,
+                                            finetune_decoder, latent_scaling_factor,
+                                            load_checkpoint, load_image_folder_split, tokenize,
                                             train_tiny_sd, train_unet, train_vae)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -102,6 +103,63 @@ def test_resume_is_exact(tmp_path):
     assert state['step'] == 6 and set(state['ema']) == {'unet', 'text_encoder'}
 
 
+def test_caption_bank_draws_one_true_caption_per_image():
+    tokenizer = tiny().tokenizer
+    groups = [CAPTIONS[0], [CAPTIONS[1], CAPTIONS[2]], [CAPTIONS[3], CAPTIONS[0], CAPTIONS[1]]]
+    bank = CaptionBank.from_captions(tokenizer, groups)
+    assert len(bank) == 3 and bank.count.tolist() == [1, 2, 3] and bank.first.tolist() == [0, 1, 3]
+    rows = {tuple(r.tolist()): c for c, r in zip(CAPTIONS[:4], tokenize(tokenizer, CAPTIONS[:4]))}
+    index = torch.tensor([0, 1, 2] * 40)
+    drawn = [rows[tuple(r.tolist())] for r in bank.draw(index, torch.Generator().manual_seed(0))]
+    allowed = [{CAPTIONS[0]}, {CAPTIONS[1], CAPTIONS[2]}, {CAPTIONS[3], CAPTIONS[0], CAPTIONS[1]}]
+    for i, caption in zip(index.tolist(), drawn):
+        assert caption in allowed[i]
+    # every alternative is drawn, image 0 always gets its only caption
+    for i in (1, 2):
+        assert {c for j, c in zip(index.tolist(), drawn) if j == i} == allowed[i]
+    # single captions draw no random number: the old training sequence is kept
+    single = CaptionBank.from_captions(tokenizer, CAPTIONS[:4])
+    gen = torch.Generator().manual_seed(0)
+    state = gen.get_state()
+    assert torch.equal(single.draw(torch.tensor([3, 0]), gen),
+                       tokenize(tokenizer, [CAPTIONS[3], CAPTIONS[0]]))
+    assert torch.equal(gen.get_state(), state)
+    with pytest.raises(ValueError, match='image 1 has an empty caption list'):
+        CaptionBank.from_captions(tokenizer, [CAPTIONS[0], []])
+
+
+def test_alt_captions_are_read_and_a_resume_keeps_its_tokenizer(tmp_path):
+    import json
+
+    from PIL import Image
+    world = tmp_path / 'world'
+    (world / 'images' / 'pool').mkdir(parents=True)
+    (world / 'captions').mkdir()
+    lines = []
+    for i, image in enumerate(toy_images(2).permute(0, 2, 3, 1).numpy()):
+        Image.fromarray(image).save(world / 'images' / 'pool' / f'{i:08d}.png')
+        lines.append(json.dumps(dict(image_id=i + 1, file_name=f'images/pool/{i:08d}.png',
+                                     caption=CAPTIONS[i], alt_captions=[CAPTIONS[i + 2]])))
+    (world / 'captions' / 'pool.jsonl').write_text('\n'.join(lines) + '\n')
+    images, captions = load_image_folder_split(str(world))
+    assert images.shape == (2, 3, 16, 16) and captions == CAPTIONS[:2]
+    _, groups = load_image_folder_split(str(world), alt_captions=True)
+    assert groups == [[CAPTIONS[0], CAPTIONS[2]], [CAPTIONS[1], CAPTIONS[3]]]
+
+    tok_dir = tmp_path / 'tok'
+    build_components(unet=UNET, vae=VAE, text_encoder=TEXT, vocabulary=CAPTIONS, num_merges=100,
+                     tokenizer_dir=str(tok_dir))
+    vocab = (tok_dir / 'vocab.json').read_text()
+    # other text would learn other merges; a resumed run loads the folder instead
+    comp = build_components(unet=UNET, vae=VAE, text_encoder=TEXT, vocabulary=['zebra crossing'],
+                            num_merges=100, tokenizer_dir=str(tok_dir), learn_tokenizer=False)
+    assert (tok_dir / 'vocab.json').read_text() == vocab
+    assert comp.text_encoder.config.vocab_size == len(json.loads(vocab))
+    with pytest.raises(FileNotFoundError, match='needs an existing tokenizer folder'):
+        build_components(unet=UNET, vae=VAE, text_encoder=TEXT, learn_tokenizer=False,
+                         tokenizer_dir=str(tmp_path / 'missing'))
+
+
 def test_train_tiny_sd_writes_a_loadable_folder(tmp_path):
     from diffusers import StableDiffusionPipeline
     torch.set_num_threads(1)
@@ -111,8 +169,13 @@ def test_train_tiny_sd_writes_a_loadable_folder(tmp_path):
     out, work = str(tmp_path / 'model'), str(tmp_path / 'work')
     partial = train_tiny_sd(toy_images(), CAPTIONS, out, work, recipe, max_steps=1)
     assert not partial['finished'] and not osp.exists(out)
-    summary = train_tiny_sd(toy_images(), CAPTIONS, out, work, recipe, resume=True)
+    vocab = open(osp.join(work, 'tokenizer', 'vocab.json')).read()
+    # resumed with several captions per image (new words among them): the
+    # tokenizer the text encoder was trained with is kept
+    groups = [[c, 'a photo of a zebra crossing'] for c in CAPTIONS]
+    summary = train_tiny_sd(toy_images(), groups, out, work, recipe, resume=True)
     assert summary['finished'] and summary['vae']['step'] == 2 and summary['unet']['step'] == 2
+    assert open(osp.join(work, 'tokenizer', 'vocab.json')).read() == vocab
     assert osp.isfile(osp.join(out, 'unet', 'diffusion_pytorch_model.safetensors'))
 
     with pytest.raises(FileNotFoundError, match='train the VAE stage first'):
