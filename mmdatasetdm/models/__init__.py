@@ -6,3 +6,4 @@ from .segmentors import *  # noqa: F401,F403
 from .decode_heads import *  # noqa: F401,F403
 from .detectors import *  # noqa: F401,F403
 from .pose_estimators import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
