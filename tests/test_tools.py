@@ -101,6 +101,19 @@ def test_main_job_smoke_run(tmp_path, demo_architecture_sd):
     assert all(0 <= r[s]['mIoU'] <= 100 for r in results.values() for s in r)
 
 
+def test_main_job_refuses_a_world_of_another_version(tmp_path, demo_architecture_sd):
+    """A world written by an older generator is not silently reused."""
+    world = tmp_path / 'world'
+    world.mkdir()
+    (world / 'meta.json').write_text(json.dumps(dict(format_version=2)))
+    out = _run(['tools/run_demo.py', '--quick', '--sd', demo_architecture_sd,
+                '--work-dir', str(tmp_path / 'work'), '--world', str(world)])
+    assert out.returncode != 0
+    assert (f'{world}/meta.json: format_version is 2, but this code writes demo worlds of '
+            'version 3') in out.stderr
+    assert json.loads((world / 'meta.json').read_text()) == dict(format_version=2)
+
+
 # the metric each task's table must carry (the toolbox's stock evaluator)
 TASK_METRICS = dict(instance='coco/segm_mAP', depth='rmse', pose='coco/AP')
 

@@ -100,6 +100,20 @@ def wait_all(started):
         raise SystemExit('\n'.join(_failure(log) for log in failed))
 
 
+def check_world_version(world):
+    """Refuse a world written by another version of the world generator."""
+    from mmdatasetdm.datasets.demo_world.writer import FORMAT_VERSION
+    meta = osp.join(world, 'meta.json')
+    if not osp.isfile(meta):
+        return
+    with open(meta) as f:
+        found = json.load(f).get('format_version')
+    if found != FORMAT_VERSION:
+        raise SystemExit(f'{meta}: format_version is {found!r}, but this code writes demo worlds '
+                         f'of version {FORMAT_VERSION} (other images and labels); delete '
+                         f'{world} or pass --world with a new folder')
+
+
 def data_opts(world):
     return [f'{loader}.dataset.data_root={world}' for loader in
             ('train_dataloader', 'val_dataloader', 'test_dataloader')]
@@ -242,6 +256,7 @@ def main():
     from mmengine.config import Config
 
     print('[1/5] demo world (labelled splits)', flush=True)
+    check_world_version(world)
     if not osp.isfile(osp.join(world, 'splits', 'test_shifted.txt')):
         # a smoke run scores 40 test images per split, not 500
         small = ['--num', 'test=40', '--num', 'test_shifted=40'] if args.quick else []

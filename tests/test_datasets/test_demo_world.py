@@ -87,7 +87,8 @@ def test_layout_and_meta(small_world):
     assert meta['depth_scale'] == DEFAULT_DEPTH_SCALE == 1000.0
     assert meta['classes'] == list(SEG_CLASSES) and len(meta['palette']) == len(SEG_CLASSES)
     assert meta['keypoints']['names'] == list(KEYPOINT_NAMES)
-    assert meta['splits']['pool'] == dict(num_images=4, labelled=False, domain='default')
+    assert meta['splits']['pool'] == dict(num_images=4, labelled=False, domain='default',
+                                                class_frequency='even')
     assert meta['splits']['test_shifted']['domain'] == 'shifted'
     # the pool is unlabelled: images and captions only
     assert len(os.listdir(osp.join(small_world, 'images', 'pool'))) == 4
@@ -225,7 +226,7 @@ def test_classes_are_not_separable_by_colour():
     """Per-instance mean colours: 5-NN accuracy stays far below what shape gives."""
     feats, labels, hists = [], [], {name: np.zeros(512) for name in OBJECT_CLASSES}
     for index in range(120):
-        sample = make_sample(11, 'colour_probe', index)
+        sample = make_sample(11, 'colour_probe', index, class_frequency='even')
         for ann in sample.annotations:
             pixels = sample.rendered.image[sample.rendered.instances == ann.instance_id].astype(int)
             feats.append(pixels.mean(0))
@@ -287,3 +288,63 @@ def test_clutter_is_background_and_never_captioned():
         occluding += int(hidden.any())
         assert (rendered.semantic[hidden] == 0).all()
     assert drawn >= 20 and occluding >= 3
+
+
+def test_labelled_splits_are_long_tailed_and_the_pool_is_even(small_world):
+    """Cones and balls are rare in the labelled splits, common in the pool."""
+    splits = json.load(open(osp.join(small_world, 'meta.json')))['splits']
+    assert splits['pool']['class_frequency'] == 'even'
+    assert {splits[s]['class_frequency'] for s in ('train_100', 'test', 'test_shifted')} == {
+        'long_tail'}
+
+    def share(class_frequency):
+        counts = dict.fromkeys(OBJECT_CLASSES, 0)
+        for index in range(150):
+            scene = make_sample(7, 'tail', index, class_frequency=class_frequency).scene
+            for obj in scene.objects:
+                counts[obj.category] += 1
+        total = sum(counts.values())
+        return {k: v / total for k, v in counts.items()}
+
+    even, tail = share('even'), share('long_tail')
+    for rare in ('cone', 'ball'):
+        assert tail[rare] < 0.08 and even[rare] > 0.12, (rare, tail, even)
+    assert tail['person'] > even['person'] + 0.05
+
+
+def test_class_frequency_changes_only_the_classes():
+    """The same image seed keeps camera, light, background and placements."""
+    even = make_sample(7, 'tail', 3, class_frequency='even').scene
+    tail = make_sample(7, 'tail', 3, class_frequency='long_tail').scene
+    assert even.camera == tail.camera and even.lighting == tail.lighting
+    assert even.background == tail.background
+    assert len(even.objects) == len(tail.objects)
+    with pytest.raises(ValueError, match=r"unknown class_frequency 'rare'.*'even', 'long_tail'"):
+        make_sample(7, 'tail', 3, class_frequency='rare')
+
+
+def test_alt_captions_name_one_class_each(small_world):
+    """Each alternative caption is a true, shorter caption naming one class."""
+    from mmdatasetdm.datasets.demo_world.appearance import GROUND_PHRASES, SKY_PHRASES
+    layout = WorldLayout(small_world)
+    with open(layout.captions('test')) as f:
+        records = [json.loads(line) for line in f]
+    seen = 0
+    for index, record in enumerate(records):
+        sample = make_sample(SMALL_WORLD['seed'], 'test', index, class_frequency='long_tail')
+        assert record['caption'] == sample.caption
+        assert record['alt_captions'] == sample.partial_captions
+        background = sample.scene.background
+        tail = ' '.join(w for w in (GROUND_PHRASES[background.ground],
+                                    SKY_PHRASES[background.sky]) if w)
+        names = {a.category for a in sample.annotations}
+        if len(names) < 2:
+            assert record['alt_captions'] == []
+            continue
+        seen += 1
+        assert len(record['alt_captions']) == len(names)
+        for alt in record['alt_captions']:
+            assert alt.startswith('a photo of ') and alt.endswith(tail)
+            subject = alt[len('a photo of '):-len(tail) - 1]
+            assert ' and ' not in subject and subject in sample.caption, (subject, sample.caption)
+    assert seen >= 3

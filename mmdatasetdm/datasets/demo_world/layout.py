@@ -6,7 +6,8 @@
       meta.json                             seed, size, depth scale, classes, palette,
                                             keypoint metainfo, splits (written last)
       images/<split>/{index:08d}.png        RGB images (every split)
-      captions/<split>.jsonl                {"image_id", "file_name", "caption"} per line (every split)
+      captions/<split>.jsonl                {"image_id", "file_name", "caption", "alt_captions"}
+                                            per line (every split)
       splits/<split>.txt                    one image stem ({index:08d}) per line (labelled splits)
       semantic/<split>/{index:08d}.png      uint8 class ids, 0 = background, 255 = ignore
       depth/<split>/{index:08d}.png         uint16 depth in metres x depth_scale (1000 -> mm),
@@ -16,7 +17,10 @@
 
 COCO ``file_name`` is relative to ``images/<split>/``; image ``id`` is
 ``index + 1``; annotation ``id`` is ``image_id * 1000 + instance id``.
-The ``pool`` split is unlabelled: images and captions only.
+The ``pool`` split is unlabelled: images and captions only. ``caption``
+names every object shown; ``alt_captions`` are shorter true captions of the
+same image (one per class, when it shows several), like the several captions
+per image of COCO captions.
 """
 import os.path as osp
 

@@ -6,14 +6,14 @@ independent random stream from those, so any image can be regenerated alone
 and splits never share images.
 """
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 import numpy as np
 from pycocotools import mask as mask_utils
 
 from .appearance import get_domain
-from .caption import caption_scene
+from .caption import caption_scene, partial_captions
 from .metainfo import ARTICULATED_CLASS, CLASS_IDS
 from .render import DEFAULT_MAX_DEPTH, RenderedScene, render_scene
 from .scene import Scene, sample_scene
@@ -82,6 +82,8 @@ class DemoSample:
         rendered (RenderedScene): Pixels and dense ground truth.
         caption (str): Caption naming classes and attributes.
         annotations (list[InstanceAnnotation]): Visible instances (area >= min_area).
+        partial_captions (list[str]): Shorter true captions, one per class
+            shown (see :func:`~.caption.partial_captions`).
     """
     split: str
     index: int
@@ -89,6 +91,7 @@ class DemoSample:
     rendered: RenderedScene
     caption: str
     annotations: List[InstanceAnnotation]
+    partial_captions: List[str] = field(default_factory=list)
 
     @property
     def stem(self) -> str:
@@ -124,7 +127,8 @@ def instance_annotations(scene: Scene, rendered: RenderedScene,
 
 def make_sample(seed: int, split: str, index: int, size: Tuple[int, int] = (64, 64),
                 domain: str = 'default', min_area: int = DEFAULT_MIN_AREA,
-                max_depth: float = DEFAULT_MAX_DEPTH) -> DemoSample:
+                max_depth: float = DEFAULT_MAX_DEPTH,
+                class_frequency: str = 'long_tail') -> DemoSample:
     """Sample, render, caption and annotate one image.
 
     Args:
@@ -135,16 +139,20 @@ def make_sample(seed: int, split: str, index: int, size: Tuple[int, int] = (64, 
         domain (str): ``'default'`` or ``'shifted'``.
         min_area (int): Minimum visible area of an annotated instance.
         max_depth (float): Ground depth clip in metres.
+        class_frequency (str): How often each class appears (a key of
+            :data:`~mmdatasetdm.datasets.demo_world.scene.CLASS_FREQUENCIES`).
 
     Returns:
         DemoSample: The sample.
     """
     rng = image_rng(seed, split, index)
-    scene = sample_scene(rng, get_domain(domain), size)
+    scene = sample_scene(rng, get_domain(domain), size, class_frequency=class_frequency)
     rendered = render_scene(scene, max_depth=max_depth)
     anns = instance_annotations(scene, rendered, min_area)
-    caption = caption_scene(scene, {a.instance_id: a.area for a in anns})
-    return DemoSample(split=split, index=index, scene=scene, rendered=rendered, caption=caption,
+    areas = {a.instance_id: a.area for a in anns}
+    return DemoSample(split=split, index=index, scene=scene, rendered=rendered,
+                      caption=caption_scene(scene, areas),
+                      partial_captions=partial_captions(scene, areas),
                       annotations=anns)
 
 

@@ -26,8 +26,17 @@ from .appearance import (CLASS_COLOR_NAMES, HAIR_COLORS, NAMED_COLORS, SKIN_TONE
                          TROUSER_COLORS, TRUNK_COLORS, Domain)
 from .metainfo import OBJECT_CLASSES
 
-# Relative frequency of each class in a scene.
-CLASS_WEIGHTS = {'person': 0.26, 'car': 0.18, 'cone': 0.18, 'tree': 0.16, 'ball': 0.22}
+# Relative frequency of each class in a scene, by named class distribution.
+# ``even``: every class common (the unlabelled pool, which plays the web-scale
+# data a text-to-image model is trained on). ``long_tail``: the labelled
+# domain, like a real benchmark (VOC, COCO): a few classes make up most
+# objects and cones and balls are rare, so 100 labelled images hold only a
+# handful of them. Changing only the probabilities leaves every other draw of
+# a scene in place (``Generator.choice`` uses one uniform number either way).
+CLASS_FREQUENCIES = {
+    'even': {'person': 0.26, 'car': 0.18, 'cone': 0.18, 'tree': 0.16, 'ball': 0.22},
+    'long_tail': {'person': 0.36, 'car': 0.26, 'cone': 0.06, 'tree': 0.26, 'ball': 0.06},
+}
 # Background clutter kinds (labelled as background, never captioned).
 CLUTTER_KINDS = ('rock', 'bush', 'sign')
 CLUTTER_COLOR_NAMES = {
@@ -235,7 +244,8 @@ def _sample_params(rng: np.random.Generator, category: str) -> Dict:
 
 def sample_scene(rng: np.random.Generator, domain: Domain, size: Tuple[int, int] = (64, 64),
                  num_objects: Tuple[int, int] = (2, 6),
-                 num_clutter: Tuple[int, int] = (1, 4)) -> Scene:
+                 num_clutter: Tuple[int, int] = (1, 4),
+                 class_frequency: str = 'long_tail') -> Scene:
     """Sample a scene description.
 
     Args:
@@ -244,10 +254,15 @@ def sample_scene(rng: np.random.Generator, domain: Domain, size: Tuple[int, int]
         size (tuple[int, int]): Image ``(height, width)`` in pixels.
         num_objects (tuple[int, int]): Inclusive range of the object count.
         num_clutter (tuple[int, int]): Inclusive range of the clutter count.
+        class_frequency (str): Key of :data:`CLASS_FREQUENCIES`: how often
+            each class is drawn.
 
     Returns:
         Scene: The scene, objects and clutter each sorted far to near.
     """
+    if class_frequency not in CLASS_FREQUENCIES:
+        raise ValueError(f'unknown class_frequency {class_frequency!r}; expected one of '
+                         f'{sorted(CLASS_FREQUENCIES)}')
     height, width = int(size[0]), int(size[1])
     if height < 16 or width < 16:
         raise ValueError(f'demo-world images must be at least 16x16, got {height}x{width}')
@@ -278,8 +293,9 @@ def sample_scene(rng: np.random.Generator, domain: Domain, size: Tuple[int, int]
     # horizon" (at most 25 m away) and "a bit below the bottom edge" (cut off).
     row_far = max(camera.contact_row(25.0), camera.horizon + max(2.0, 0.05 * height))
     row_near = 1.12 * height
-    names = list(CLASS_WEIGHTS)
-    probs = np.array([CLASS_WEIGHTS[n] for n in names])
+    weights = CLASS_FREQUENCIES[class_frequency]
+    names = list(OBJECT_CLASSES)
+    probs = np.array([weights[n] for n in names])
     count = int(rng.integers(num_objects[0], num_objects[1] + 1))
     objects = []
     for _ in range(count):

@@ -23,7 +23,7 @@ from .metainfo import (ARTICULATED_CLASS, CLASS_IDS, FLIP_PAIRS, IGNORE_INDEX, K
 from .render import DEFAULT_MAX_DEPTH
 from .sample import DEFAULT_MIN_AREA, coco_annotation, coco_image_id, make_sample
 
-FORMAT_VERSION = 2  # 2: background clutter, instances >= 12 px
+FORMAT_VERSION = 3  # 2: background clutter, instances >= 12 px; 3: long-tailed labelled splits
 DEFAULT_DEPTH_SCALE = 1000.0  # depth PNG value = metres * scale (millimetres)
 
 
@@ -35,10 +35,13 @@ class SplitSpec:
         num_images (int): Number of images.
         labelled (bool): Write ground truth (otherwise images + captions only).
         domain (str): Visual domain, ``'default'`` or ``'shifted'``.
+        class_frequency (str): How often each class appears, a key of
+            :data:`~mmdatasetdm.datasets.demo_world.scene.CLASS_FREQUENCIES`.
     """
     num_images: int
     labelled: bool = True
     domain: str = 'default'
+    class_frequency: str = 'long_tail'
 
 
 def default_splits(pool: int = 5000, train_100: int = 100, train_large: int = 2000,
@@ -52,11 +55,15 @@ def default_splits(pool: int = 5000, train_100: int = 100, train_large: int = 20
         test (int): Labelled test images, same domain.
         test_shifted (int): Labelled test images from the shifted domain.
 
+    The unlabelled pool covers every class evenly, as the web images a
+    text-to-image model learns from do; the labelled splits share one
+    long-tailed class distribution, as a benchmark's images do.
+
     Returns:
         dict[str, SplitSpec]: Split name -> spec, in generation order.
     """
     return {
-        'pool': SplitSpec(pool, labelled=False),
+        'pool': SplitSpec(pool, labelled=False, class_frequency='even'),
         'train_100': SplitSpec(train_100),
         'train_large': SplitSpec(train_large),
         'test': SplitSpec(test),
@@ -149,12 +156,13 @@ def _write_image(job: Tuple) -> dict:
     """Render one image, write its per-image files and return its records."""
     root, seed, split, index, size, spec, min_area, max_depth, depth_scale = job
     layout = WorldLayout(root)
-    sample = make_sample(seed, split, index, size, spec.domain, min_area, max_depth)
+    sample = make_sample(seed, split, index, size, spec.domain, min_area, max_depth,
+                         spec.class_frequency)
     rendered = sample.rendered
     atomic_write_bytes(layout.image(split, index), encode_png(rendered.image))
     image_id = coco_image_id(index)
     record = dict(caption=dict(image_id=image_id, file_name=layout.rel_image(split, index),
-                               caption=sample.caption))
+                               caption=sample.caption, alt_captions=sample.partial_captions))
     if spec.labelled:
         atomic_write_bytes(layout.semantic(split, index), encode_png(rendered.semantic))
         atomic_write_bytes(layout.depth(split, index),
