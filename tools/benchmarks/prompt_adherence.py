@@ -2,8 +2,11 @@
 
 How it is measured:
 
-1. A small multi-label CNN is trained on **real** world images (``--train-split``,
-   default ``train_large``); an image's labels are the object classes that cover
+1. A small multi-label CNN is trained on **real** world images: by default 2000
+   labelled images drawn like the unlabelled pool the generator learned from
+   (every class common; the world's labelled splits are long-tailed), written
+   once under ``--work-dir``, or ``--train-split`` of ``--world``. An image's
+   labels are the object classes that cover
    at least ``--min-pixels`` pixels of its semantic mask. Its per-class recall
    and precision on ``--test-split`` are printed so the judge can be judged.
 2. For each object class, ``--per-class`` prompts name that class alone, with a
@@ -22,8 +25,7 @@ How it is measured:
 
 Example::
 
-    python tools/make_demo_world.py --out data/demo_world --seed 0 \\
-        --splits train_large test
+    python tools/make_demo_world.py --out data/demo_world --seed 0 --splits test
     python tools/benchmarks/prompt_adherence.py --model checkpoints/demo-world-sd \\
         --world data/demo_world --grid checkpoints/demo-world-sd/samples.png \\
         --captions 100
@@ -101,7 +103,7 @@ def caption_check(args, pipe, judge, log):
     judge allows (it misses small objects in real images too).
     """
     from PIL import Image
-    with open(osp.join(args.world, 'captions', f'{args.test_split}.jsonl')) as f:
+    with open(osp.join(args.world, 'captions', f'{args.captions_split}.jsonl')) as f:
         records = [json.loads(line) for line in f][:args.captions]
     prompts = [r['caption'] for r in records]
     named = [caption_classes(p) for p in prompts]
@@ -115,7 +117,7 @@ def caption_check(args, pipe, judge, log):
         probs = predict(judge, images) > 0.5
         found = sum(int(probs[i, c]) for i, cs in enumerate(named) for c in cs)
         rates[kind] = found / max(1, sum(len(cs) for cs in named))
-    log(f'caption prompts ({len(prompts)} real {args.test_split} captions): the judge finds '
+    log(f'caption prompts ({len(prompts)} real {args.captions_split} captions): the judge finds '
         f"{rates['generated']:.1%} of the named classes in generated images, "
         f"{rates['real']:.1%} in the real images of the same captions")
     return rates
@@ -165,6 +167,34 @@ def load_labelled(world: str, split: str, min_pixels: int):
         labels.append([counts[c + 1] >= min_pixels for c in range(len(CLASSES))])
     images = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
     return images, torch.tensor(labels, dtype=torch.float32)
+
+
+def pool_like_world(world: dict, work_dir: str) -> str:
+    """Labelled images drawn like the unlabelled pool, for training and testing the judge.
+
+    The labelled splits of the world are long-tailed (few cones and balls), so a
+    judge trained on them misses rare classes; the generator learned from the
+    pool, where every class is common. These splits (``judge_train``, 2000
+    images; ``judge_test``, 500) take the pool's domain and class frequency and
+    the world's seed and size, and are written once under ``work_dir``.
+
+    Args:
+        world (dict): The world's ``meta.json``.
+        work_dir (str): Where the judge's world goes.
+
+    Returns:
+        str: Its root folder.
+    """
+    from mmdatasetdm.datasets.demo_world import SplitSpec, default_splits, generate_world
+    root = osp.join(work_dir, f'judge_world{world["format_version"]}-{world["seed"]}')
+    if not osp.isfile(osp.join(root, 'splits', 'judge_test.txt')):
+        pool = world['splits'].get('pool') or vars(default_splits()['pool'])
+        like_pool = dict(domain=pool['domain'], class_frequency=pool['class_frequency'])
+        generate_world(root, seed=world['seed'], size=(world['height'], world['width']),
+                       splits={'judge_train': SplitSpec(2000, **like_pool),
+                               'judge_test': SplitSpec(500, **like_pool)},
+                       workers=2, progress=False)
+    return root
 
 
 def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -258,8 +288,11 @@ def parse_args(argv=None):
     parser.add_argument('--model', default='checkpoints/demo-world-sd', help='diffusers folder')
     parser.add_argument('--world', default='data/demo_world',
                         help='world with labelled splits (semantic masks)')
-    parser.add_argument('--train-split', default='train_large')
-    parser.add_argument('--test-split', default='test')
+    parser.add_argument('--train-split',
+                        help="the judge's training split in --world (default: 2000 labelled "
+                             "images drawn like the pool, written to --work-dir)")
+    parser.add_argument('--test-split', help="the judge's test split (default: 500 more such "
+                                             "images)")
     parser.add_argument('--min-pixels', type=int, default=32,
                         help='a class is present when its mask has this many pixels')
     parser.add_argument('--classifier-steps', type=int, default=1500)
@@ -274,6 +307,8 @@ def parse_args(argv=None):
     parser.add_argument('--captions', type=int, default=0,
                         help='also prompt with this many real test captions (multi-class) and '
                              'compare with their real images')
+    parser.add_argument('--captions-split', default='test',
+                        help='split of --world whose captions --captions uses')
     parser.add_argument('--judge-only', action='store_true',
                         help='train and evaluate the judge, sample nothing')
     parser.add_argument('--retrain-judge', action='store_true',
@@ -290,12 +325,17 @@ def main(argv=None):
     t0 = time.time()
     log = lambda msg: print(msg, flush=True)  # noqa: E731
 
-    log(f'judge: TinyClassifier on real {args.world}/{args.train_split}, labels = classes with '
-        f'>= {args.min_pixels} mask pixels')
-    train_x, train_y = load_labelled(args.world, args.train_split, args.min_pixels)
-    test_x, test_y = load_labelled(args.world, args.test_split, args.min_pixels)
     with open(osp.join(args.world, 'meta.json')) as f:
         world = json.load(f)  # a judge belongs to one world version and seed
+    judge_root = args.world
+    if args.train_split is None or args.test_split is None:
+        judge_root = pool_like_world(world, args.work_dir)
+        args.train_split = args.train_split or 'judge_train'
+        args.test_split = args.test_split or 'judge_test'
+    log(f'judge: TinyClassifier on real {judge_root}/{args.train_split}, labels = classes with '
+        f'>= {args.min_pixels} mask pixels')
+    train_x, train_y = load_labelled(judge_root, args.train_split, args.min_pixels)
+    test_x, test_y = load_labelled(judge_root, args.test_split, args.min_pixels)
     judge_file = osp.join(args.work_dir, f'judge_world{world["format_version"]}-{world["seed"]}_'
                           f'{args.train_split}_{args.min_pixels}px_'
                           f'{args.classifier_steps}steps_seed{args.seed}.pth')
