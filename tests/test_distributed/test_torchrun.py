@@ -8,10 +8,10 @@ seed) and DDP averages the two ranks' gradients, so the loss averaged over ranks
 on the model:
 
 * the downstream mixing model (configs/demo/seg_synth_100.py) is deterministic once its
-  random augmentations and dropout are off and GroupNorm replaces BatchNorm (BN statistics
-  over B samples per rank are not those over 2B; SyncBN needs CUDA), so the losses differ by
-  float rounding only: summation order in the all-reduce vs one batch, which Adam then
-  magnifies where it divides tiny gradients by their tiny running norm. Measured at lr
+  random augmentations, dropout and class weights are off and GroupNorm replaces BatchNorm
+  (BN statistics over B samples per rank are not those over 2B; SyncBN needs CUDA), so the
+  losses differ by float rounding only: summation order in the all-reduce vs one batch, which
+  Adam then magnifies where it divides tiny gradients by their tiny running norm. Measured at lr
   2e-3 (held constant): 3e-8 relative at iteration 1, up to 7.5e-6 by iteration 6,
   4e-5 at iteration 8. Asserted for 6 iterations: 1e-4.
 * the Mask2Former P-Decoder samples its loss points at random (mmdet's point-sampled mask
@@ -123,7 +123,14 @@ def _mixing_cfg(world, synth, batch, iters):
         cfg[key].batch_size = 1
     group_norm = dict(type='GN', num_groups=8, requires_grad=True)
     cfg.model.backbone.norm_cfg = group_norm
+    # unweighted classes: with class weights each rank divides by its own sum of pixel
+    # weights, so the mean over ranks is not the one-process weighted mean (2.7e-4 relative
+    # at iteration 0 here); plain cross-entropy over fully labelled images divides by the
+    # same pixel count on every rank
     cfg.model.decode_head.update(norm_cfg=group_norm, dropout_ratio=0.0)
+    # (assigned, not update()d: ConfigDict.update merges nested dicts and would keep the weights)
+    cfg.model.decode_head.loss_decode = dict(type='CrossEntropyLoss', use_sigmoid=False,
+                                             loss_weight=1.0, avg_non_ignore=True)
     cfg.train_dataloader.batch_size = batch
     cfg.param_scheduler = []  # a constant lr from the first step: the model learns something
     cfg.optim_wrapper.optimizer.lr = 2e-3  # the lr of the measured tolerances (docstring)

@@ -14,8 +14,9 @@ def test_matches_torch_on_labels_with_ignored_pixels():
     score = torch.randn(2, 6, 8, 8)
     label = torch.randint(0, 6, (2, 8, 8))
     label[0, :3] = 255  # padding, as SegDataPreProcessor writes it
-    loss = MODELS.build(dict(type='ClassWeightedCrossEntropyLoss', class_weight=WEIGHTS,
-                             loss_weight=2.0))
+    # scoped: the suite's other tests may leave mmseg as the default scope
+    loss = MODELS.build(dict(type='mmdatasetdm.ClassWeightedCrossEntropyLoss',
+                             class_weight=WEIGHTS, loss_weight=2.0))
     expected = F.cross_entropy(score, label, weight=torch.tensor(WEIGHTS), ignore_index=255)
     assert loss(score, label, ignore_index=255).item() == pytest.approx(2 * expected.item(),
                                                                          rel=1e-5)
