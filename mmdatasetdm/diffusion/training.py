@@ -202,6 +202,11 @@ def tokenize(tokenizer, captions: Sequence[str]) -> torch.Tensor:
                      truncation=True, return_tensors='pt').input_ids
 
 
+def caption_groups(captions: Sequence[Union[str, Sequence[str]]]) -> List[List[str]]:
+    """Every image's captions as a list: a caption, or a list of captions, per image."""
+    return [[c] if isinstance(c, str) else list(c) for c in captions]
+
+
 @dataclass
 class CaptionBank:
     """Token ids of every image's captions, for drawing one per image and step.
@@ -223,7 +228,7 @@ class CaptionBank:
     def from_captions(cls, tokenizer, captions: Sequence[Union[str, Sequence[str]]]
                       ) -> 'CaptionBank':
         """Tokenize ``captions``: one caption, or a list of captions, per image."""
-        groups = [[c] if isinstance(c, str) else list(c) for c in captions]
+        groups = caption_groups(captions)
         for i, group in enumerate(groups):
             if not group:
                 raise ValueError(f'image {i} has an empty caption list')
@@ -654,7 +659,7 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[s
     components = build_components(
         unet=recipe.unet, vae=recipe.vae, text_encoder=recipe.text_encoder,
         scheduler=recipe.scheduler,
-        vocabulary=[c for g in captions for c in ([g] if isinstance(g, str) else g)],
+        vocabulary=[c for group in caption_groups(captions) for c in group],
         num_merges=recipe.num_merges, tokenizer_dir=tokenizer_dir, seed=recipe.seed,
         learn_tokenizer=not reuse_tokenizer)
     summary = dict(num_images=len(images))
