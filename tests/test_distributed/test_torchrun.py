@@ -193,8 +193,14 @@ def _children(pid):
 
 
 def _env_of(pid):
-    with open(f'/proc/{pid}/environ', 'rb') as f:
-        return dict(item.split(b'=', 1) for item in f.read().split(b'\0') if b'=' in item)
+    """Environment of a process; empty when it has exited since it was listed (short-lived
+    children of torchrun come and go)."""
+    try:
+        with open(f'/proc/{pid}/environ', 'rb') as f:
+            data = f.read()
+    except OSError:
+        return {}
+    return dict(item.split(b'=', 1) for item in data.split(b'\0') if b'=' in item)
 
 
 def _alive(pid):
