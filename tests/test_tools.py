@@ -110,7 +110,7 @@ def test_main_job_refuses_a_world_of_another_version(tmp_path, demo_architecture
                 '--work-dir', str(tmp_path / 'work'), '--world', str(world)])
     assert out.returncode != 0
     assert (f'{world}/meta.json: format_version is 2, but this code writes demo worlds of '
-            'version 3') in out.stderr
+            'version 4') in out.stderr
     assert json.loads((world / 'meta.json').read_text()) == dict(format_version=2)
 
 

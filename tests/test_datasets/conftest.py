@@ -6,6 +6,15 @@ import pytest
 SMALL_WORLD = dict(seed=3, size=64, pool=4, train_100=4, train_large=0, test=16, test_shifted=6)
 
 
+def small_world_sample(split, index):
+    """The sample the generator writes as ``index`` of ``split`` of the small world."""
+    from mmdatasetdm.datasets.demo_world import make_sample
+    from mmdatasetdm.datasets.demo_world.writer import default_splits
+    spec = default_splits()[split]
+    return make_sample(SMALL_WORLD['seed'], split, index, domain=spec.domain,
+                       class_frequency=spec.class_frequency)
+
+
 @pytest.fixture(scope='session')
 def small_world(tmp_path_factory):
     """Root folder of a ~30-image demo world (seed 3, 64x64)."""

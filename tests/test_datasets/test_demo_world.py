@@ -17,9 +17,9 @@ from mmdatasetdm.datasets.demo_world import (CLASS_IDS, DEFAULT_DEPTH_SCALE, KEY
                                              generate_world, make_sample, read_captions,
                                              read_depth)
 from mmdatasetdm.datasets.demo_world.render import render_scene
-from mmdatasetdm.datasets.demo_world.writer import encode_png
+from mmdatasetdm.datasets.demo_world.writer import default_splits, encode_png
 
-from .conftest import SMALL_WORLD
+from .conftest import SMALL_WORLD, small_world_sample
 
 LABELLED = ('train_100', 'test', 'test_shifted')
 
@@ -55,7 +55,7 @@ def test_regeneration_is_byte_identical(tmp_path, small_world):
 
 def test_single_image_regenerates_alone(small_world):
     layout = WorldLayout(small_world)
-    sample = make_sample(SMALL_WORLD['seed'], 'test', 7, (64, 64))
+    sample = small_world_sample('test', 7)
     with open(layout.image('test', 7), 'rb') as f:
         assert f.read() == encode_png(sample.rendered.image)
     np.testing.assert_array_equal(_load_png(layout.semantic('test', 7)), sample.rendered.semantic)
@@ -156,7 +156,7 @@ def test_depth_png_round_trip_and_geometry(small_world):
     layout = WorldLayout(small_world)
     seen_ground = seen_clutter = 0
     for index in range(SMALL_WORLD['test']):
-        sample = make_sample(SMALL_WORLD['seed'], 'test', index)
+        sample = small_world_sample('test', index)
         depth = sample.rendered.depth
         png = _load_png(layout.depth('test', index))
         assert png.dtype == np.uint16
@@ -290,12 +290,13 @@ def test_clutter_is_background_and_never_captioned():
     assert drawn >= 20 and occluding >= 3
 
 
-def test_labelled_splits_are_long_tailed_and_the_pool_is_even(small_world):
-    """Cones and balls are rare in the labelled splits, common in the pool."""
+def test_training_splits_are_long_tailed_the_pool_and_tests_even(small_world):
+    """Cones and balls are rare in the labelled training splits, common in the
+    pool and in the (balanced) test splits."""
     splits = json.load(open(osp.join(small_world, 'meta.json')))['splits']
-    assert splits['pool']['class_frequency'] == 'even'
-    assert {splits[s]['class_frequency'] for s in ('train_100', 'test', 'test_shifted')} == {
-        'long_tail'}
+    assert {s: splits[s]['class_frequency'] for s in splits} == dict(
+        pool='even', train_100='long_tail', train_large='long_tail', test='even',
+        test_shifted='even')
 
     def share(class_frequency):
         counts = dict.fromkeys(OBJECT_CLASSES, 0)
@@ -331,7 +332,7 @@ def test_alt_captions_name_one_class_each(small_world):
         records = [json.loads(line) for line in f]
     seen = 0
     for index, record in enumerate(records):
-        sample = make_sample(SMALL_WORLD['seed'], 'test', index, class_frequency='long_tail')
+        sample = small_world_sample('test', index)
         assert record['caption'] == sample.caption
         assert record['alt_captions'] == sample.partial_captions
         background = sample.scene.background

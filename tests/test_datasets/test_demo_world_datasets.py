@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from mmdatasetdm.datasets.demo_world import (FLIP_PAIRS, KEYPOINT_NAMES, KEYPOINT_SIGMAS,
-                                             SEG_CLASSES, WorldLayout, make_sample, read_depth)
+                                             SEG_CLASSES, WorldLayout, read_depth)
 
-from .conftest import SMALL_WORLD
+from .conftest import SMALL_WORLD, small_world_sample
 
 NUM_TEST = SMALL_WORLD['test']
 
@@ -39,7 +39,7 @@ def test_mmseg_semantic_dataset_and_iou_metric(small_world):
     for i in range(len(ds)):
         sample = ds[i]['data_samples']
         gt = sample.gt_sem_seg.data
-        expected = make_sample(SMALL_WORLD['seed'], 'test', i).rendered.semantic
+        expected = small_world_sample('test', i).rendered.semantic
         np.testing.assert_array_equal(gt.numpy()[0], expected)
         assert sample.caption.startswith('a photo of')
         sample.pred_sem_seg = PixelData(data=gt.clone())
@@ -89,7 +89,7 @@ def test_mmdet_coco_dataset_and_coco_metric(small_world):
         info = ds[i]
         instances = info['instances']
         num_instances += len(instances)
-        expected = make_sample(SMALL_WORLD['seed'], 'test', i).annotations
+        expected = small_world_sample('test', i).annotations
         assert [ds.metainfo['classes'][x['bbox_label']] for x in instances] == \
             [a.category for a in expected]
         masks = np.stack([mask_utils.decode(x['mask']) for x in instances]) if instances \

@@ -28,10 +28,10 @@ from .metainfo import OBJECT_CLASSES
 
 # Relative frequency of each class in a scene, by named class distribution.
 # ``even``: every class common (the unlabelled pool, which plays the web-scale
-# data a text-to-image model is trained on). ``long_tail``: the labelled
-# domain, like a real benchmark (VOC, COCO): a few classes make up most
-# objects and cones and balls are rare, so 100 labelled images hold only a
-# handful of them. Changing only the probabilities leaves every other draw of
+# data a text-to-image model is trained on, and the balanced test splits).
+# ``long_tail``: the labelled training splits, like a real benchmark's (VOC,
+# COCO): a few classes make up most objects and cones and balls are rare, so
+# 100 labelled images hold only a handful of them. Changing only the probabilities leaves every other draw of
 # a scene in place (``Generator.choice`` uses one uniform number either way).
 CLASS_FREQUENCIES = {
     'even': {'person': 0.26, 'car': 0.18, 'cone': 0.18, 'tree': 0.16, 'ball': 0.22},

@@ -23,7 +23,9 @@ from .metainfo import (ARTICULATED_CLASS, CLASS_IDS, FLIP_PAIRS, IGNORE_INDEX, K
 from .render import DEFAULT_MAX_DEPTH
 from .sample import DEFAULT_MIN_AREA, coco_annotation, coco_image_id, make_sample
 
-FORMAT_VERSION = 3  # 2: background clutter, instances >= 12 px; 3: long-tailed labelled splits
+# 2: background clutter, instances >= 12 px; 3: long-tailed labelled splits;
+# 4: balanced test splits, 5000 train_large images
+FORMAT_VERSION = 4
 DEFAULT_DEPTH_SCALE = 1000.0  # depth PNG value = metres * scale (millimetres)
 
 
@@ -44,7 +46,7 @@ class SplitSpec:
     class_frequency: str = 'long_tail'
 
 
-def default_splits(pool: int = 5000, train_100: int = 100, train_large: int = 2000,
+def default_splits(pool: int = 5000, train_100: int = 100, train_large: int = 5000,
                    test: int = 500, test_shifted: int = 500) -> Dict[str, SplitSpec]:
     """The standard splits of the demo world.
 
@@ -56,8 +58,13 @@ def default_splits(pool: int = 5000, train_100: int = 100, train_large: int = 20
         test_shifted (int): Labelled test images from the shifted domain.
 
     The unlabelled pool covers every class evenly, as the web images a
-    text-to-image model learns from do; the labelled splits share one
-    long-tailed class distribution, as a benchmark's images do.
+    text-to-image model learns from do. The labelled training splits share
+    one long-tailed class distribution, as an annotated benchmark's images
+    do, and the test splits are balanced again, as in the long-tail
+    benchmarks (ImageNet-LT, Places-LT): a rare class is scored on as many
+    pixels as a common one, so a model that never learned it cannot hide
+    behind the classes it did. ``train_large`` is 50 times ``train_100``
+    (VOC's train_aug is about 100 times its 100-image subsets).
 
     Returns:
         dict[str, SplitSpec]: Split name -> spec, in generation order.
@@ -66,8 +73,8 @@ def default_splits(pool: int = 5000, train_100: int = 100, train_large: int = 20
         'pool': SplitSpec(pool, labelled=False, class_frequency='even'),
         'train_100': SplitSpec(train_100),
         'train_large': SplitSpec(train_large),
-        'test': SplitSpec(test),
-        'test_shifted': SplitSpec(test_shifted, domain='shifted'),
+        'test': SplitSpec(test, class_frequency='even'),
+        'test_shifted': SplitSpec(test_shifted, domain='shifted', class_frequency='even'),
     }
 
 
