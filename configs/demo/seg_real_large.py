@@ -1,4 +1,4 @@
-# Downstream segmentor trained on the large labelled split (2,000 images by
+# Downstream segmentor trained on the large labelled split (5,000 images by
 # default): the fully supervised reference of the headroom check. Same model,
 # batch size and number of iterations as seg_real_100.py, so the two differ
 # only in how many distinct labelled images the gradient steps draw from.

@@ -30,12 +30,13 @@ from .metainfo import OBJECT_CLASSES
 # ``even``: every class common (the unlabelled pool, which plays the web-scale
 # data a text-to-image model is trained on, and the balanced test splits).
 # ``long_tail``: the labelled training splits, like a real benchmark's (VOC,
-# COCO): a few classes make up most objects and cones and balls are rare, so
-# 100 labelled images hold only a handful of them. Changing only the probabilities leaves every other draw of
-# a scene in place (``Generator.choice`` uses one uniform number either way).
+# COCO): a few classes make up most objects while balls and, rarer still,
+# cones are a long tail, so 100 labelled images hold only a handful of them.
+# Changing only the probabilities leaves every other draw of a scene in place
+# (``Generator.choice`` uses one uniform number either way).
 CLASS_FREQUENCIES = {
     'even': {'person': 0.26, 'car': 0.18, 'cone': 0.18, 'tree': 0.16, 'ball': 0.22},
-    'long_tail': {'person': 0.36, 'car': 0.26, 'cone': 0.06, 'tree': 0.26, 'ball': 0.06},
+    'long_tail': {'person': 0.37, 'car': 0.27, 'cone': 0.03, 'tree': 0.27, 'ball': 0.06},
 }
 # Background clutter kinds (labelled as background, never captioned).
 CLUTTER_KINDS = ('rock', 'bush', 'sign')

@@ -317,7 +317,7 @@ def generate_world(out_dir: str, seed: int = 0,
         max_depth (float): Ground depth clip in metres.
         depth_scale (float): Depth PNG value per metre (1000: millimetres).
         **split_sizes: Image counts passed to :func:`default_splits`
-            (``pool=5000, train_100=100, train_large=2000, test=500, test_shifted=500``).
+            (``pool=5000, train_100=100, train_large=5000, test=500, test_shifted=500``).
 
     Returns:
         dict: The written ``meta.json`` content.
