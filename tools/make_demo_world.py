@@ -25,7 +25,7 @@ def parse_args(argv=None):
                         help='splits to write (default: all)')
     parser.add_argument('--pool', type=int, default=5000, help='images in the unlabelled pool')
     parser.add_argument('--num', action='append', default=[], metavar='SPLIT=N',
-                        help='image count of another split, e.g. --num train_large=2000')
+                        help='image count of another split, e.g. --num train_large=5000')
     parser.add_argument('--workers', type=int, default=1, help='worker processes')
     parser.add_argument('--no-progress', action='store_true', help='hide progress bars')
     return parser.parse_args(argv)
