@@ -42,6 +42,7 @@ def main():
     adapt_runner_config(cfg, world_size)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
+    del runner  # its model must not outlive the process group (teardown_distributed)
     if args.out and rank == 0:
         from mmengine.fileio import dump
         dump(metrics, args.out)

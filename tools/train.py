@@ -59,6 +59,7 @@ def main():
     adapt_runner_config(cfg, world_size)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    del runner  # its DDP model must not outlive the process group (teardown_distributed)
     teardown_distributed()
 
 

@@ -7,6 +7,7 @@ backend, so CPU-only multi-process runs fail as shipped. Our tools call
 picks NCCL when GPUs are present and gloo otherwise, and initialises the
 default process group. mmengine then sees an initialised group and uses it.
 """
+import gc
 import ipaddress
 import os
 import socket
@@ -109,9 +110,14 @@ def teardown_distributed() -> None:
 
     A rank that leaves its gloo group to the interpreter's shutdown while its peer is still
     working can abort (``terminate called without an active exception``; seen with 2 Slurm
-    tasks after a finished training), which the launcher reports as a failed job.
+    tasks after a finished training), which the launcher reports as a failed job. Objects
+    that hold the group's pending work (a DDP model's reducer) must be gone first, or
+    their C++ side is freed during interpreter finalisation, which aborts the same way:
+    callers drop their runner before calling this, and it collects garbage before the
+    barrier.
     """
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
 
