@@ -125,8 +125,8 @@ model = dict(
 # 300 train_large images, never on a test split); lr 4e-3 reaches 68.4 in 3000
 # (8e-3: 68.3), which halves the main job's two trainings (measured on world
 # version 2). The cost: in 3000 iterations more data pays off less (on world
-# version 4 train_large beats train_100 by 13.8 mIoU on `test` at iteration
-# 3000 of a 6000-iteration run, by 18.25 after 6000; docs/demo_headroom.md).
+# version 4 train_large beats train_100 by 12.7 mIoU on `test` after 3000
+# iterations, by 18.25 after 6000; docs/demo_headroom.md).
 max_iters = 3000
 warmup_iters = 200
 optim_wrapper = dict(
