@@ -6,6 +6,15 @@ import pytest
 SMALL_WORLD = dict(seed=3, size=64, pool=4, train_100=4, train_large=0, test=16, test_shifted=6)
 
 
+def build_dataset(cfg, scope):
+    """Build a dataset config from the registry under the toolbox ``scope``."""
+    from mmengine.registry import init_default_scope
+
+    from mmdatasetdm.registry import DATASETS
+    init_default_scope(scope)
+    return DATASETS.build(cfg)
+
+
 def small_world_sample(split, index):
     """The sample the generator writes as ``index`` of ``split`` of the small world."""
     from mmdatasetdm.datasets.demo_world import make_sample

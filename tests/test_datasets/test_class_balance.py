@@ -9,16 +9,14 @@ from PIL import Image
 
 from mmdatasetdm.datasets.class_balance import median_frequency_weights, pixel_class_frequencies
 
+from .conftest import build_dataset
+
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
 
-def _seg_dataset(world, split='train_100'):
-    from mmengine.registry import init_default_scope
-
-    from mmdatasetdm.registry import DATASETS
-    init_default_scope('mmseg')
-    return DATASETS.build(dict(type='mmdatasetdm.DemoWorldSegDataset', data_root=world,
-                               split=split, pipeline=[]))
+def _seg_dataset(world, split):
+    return build_dataset(dict(type='mmdatasetdm.DemoWorldSegDataset', data_root=world,
+                              split=split, pipeline=[]), 'mmseg')
 
 
 def test_frequencies_count_the_label_maps(small_world):
@@ -43,7 +41,7 @@ def test_median_frequency_weights():
         median_frequency_weights([0.5, 0.5, 0.0], class_names=['a', 'b', 'cone'])
 
 
-def test_a_dataset_without_label_maps_is_refused(small_world):
+def test_a_dataset_without_label_maps_is_refused():
     from mmengine.dataset import BaseDataset
 
     class Boxes(BaseDataset):

@@ -17,7 +17,7 @@ from mmdatasetdm.datasets.demo_world import (CLASS_IDS, DEFAULT_DEPTH_SCALE, KEY
                                              generate_world, make_sample, read_captions,
                                              read_depth)
 from mmdatasetdm.datasets.demo_world.render import render_scene
-from mmdatasetdm.datasets.demo_world.writer import default_splits, encode_png
+from mmdatasetdm.datasets.demo_world.writer import encode_png
 
 from .conftest import SMALL_WORLD, small_world_sample
 

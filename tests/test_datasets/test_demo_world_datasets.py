@@ -10,17 +10,9 @@ import pytest
 from mmdatasetdm.datasets.demo_world import (FLIP_PAIRS, KEYPOINT_NAMES, KEYPOINT_SIGMAS,
                                              SEG_CLASSES, WorldLayout, read_depth)
 
-from .conftest import SMALL_WORLD, small_world_sample
+from .conftest import SMALL_WORLD, build_dataset, small_world_sample
 
 NUM_TEST = SMALL_WORLD['test']
-
-
-def _build(cfg, scope):
-    from mmengine.registry import init_default_scope
-
-    from mmdatasetdm.registry import DATASETS
-    init_default_scope(scope)
-    return DATASETS.build(cfg)
 
 
 def test_mmseg_semantic_dataset_and_iou_metric(small_world):
@@ -30,8 +22,8 @@ def test_mmseg_semantic_dataset_and_iou_metric(small_world):
     pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
                 dict(type='PackSegInputs', meta_keys=('img_path', 'seg_map_path', 'ori_shape',
                                                       'img_shape', 'caption'))]
-    ds = _build(dict(type='mmdatasetdm.DemoWorldSegDataset', data_root=small_world, split='test',
-                     with_caption=True, pipeline=pipeline), 'mmseg')
+    ds = build_dataset(dict(type='mmdatasetdm.DemoWorldSegDataset', data_root=small_world,
+                            split='test', with_caption=True, pipeline=pipeline), 'mmseg')
     assert len(ds) == NUM_TEST
     assert ds.metainfo['classes'] == SEG_CLASSES
     metric = IoUMetric(iou_metrics=['mIoU'])
@@ -55,8 +47,8 @@ def test_mmseg_depth_dataset_and_depth_metric(small_world):
     pipeline = [dict(type='LoadImageFromFile'),
                 dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3),
                 dict(type='PackSegInputs')]
-    ds = _build(dict(type='mmdatasetdm.DemoWorldDepthDataset', data_root=small_world,
-                     split='test', pipeline=pipeline), 'mmseg')
+    ds = build_dataset(dict(type='mmdatasetdm.DemoWorldDepthDataset', data_root=small_world,
+                            split='test', pipeline=pipeline), 'mmseg')
     assert len(ds) == NUM_TEST
     metric = DepthMetric()
     layout = WorldLayout(small_world)
@@ -77,8 +69,8 @@ def test_mmdet_coco_dataset_and_coco_metric(small_world):
     from mmdet.evaluation import CocoMetric
     from pycocotools import mask as mask_utils
 
-    ds = _build(dict(type='mmdatasetdm.DemoWorldDetDataset', data_root=small_world, split='test',
-                     test_mode=True, pipeline=[]), 'mmdet')
+    ds = build_dataset(dict(type='mmdatasetdm.DemoWorldDetDataset', data_root=small_world,
+                            split='test', test_mode=True, pipeline=[]), 'mmdet')
     assert len(ds) == NUM_TEST
     assert ds.metainfo['classes'] == ('person', 'car', 'cone', 'tree', 'ball')
     metric = CocoMetric(ann_file=WorldLayout(small_world).instances('test'),
@@ -109,8 +101,9 @@ def test_mmdet_coco_dataset_and_coco_metric(small_world):
 def test_mmpose_coco_style_dataset_and_coco_metric(small_world):
     from mmpose.evaluation import CocoMetric
 
-    ds = _build(dict(type='mmdatasetdm.DemoWorldPoseDataset', data_root=small_world,
-                     split='test', data_mode='topdown', test_mode=True, pipeline=[]), 'mmpose')
+    ds = build_dataset(dict(type='mmdatasetdm.DemoWorldPoseDataset', data_root=small_world,
+                            split='test', data_mode='topdown', test_mode=True,
+                            pipeline=[]), 'mmpose')
     meta = ds.metainfo
     assert meta['num_keypoints'] == len(KEYPOINT_NAMES)
     np.testing.assert_allclose(meta['sigmas'], KEYPOINT_SIGMAS)
