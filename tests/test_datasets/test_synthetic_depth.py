@@ -5,9 +5,9 @@ import os.path as osp
 import numpy as np
 import pytest
 from mmengine.dataset import ConcatDataset
-from mmengine.registry import init_default_scope
 from PIL import Image
 
+from .conftest import build_dataset
 from .synthetic_sets import depth_from_world
 
 
@@ -19,9 +19,7 @@ def pipeline(factor=1e-3):
 
 
 def _build(cfg):
-    from mmdatasetdm.registry import DATASETS
-    init_default_scope('mmseg')
-    return DATASETS.build(cfg)
+    return build_dataset(cfg, 'mmseg')
 
 
 def synthetic_cfg(root, **kw):
