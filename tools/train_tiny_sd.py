@@ -13,9 +13,19 @@ Example::
     python tools/train_tiny_sd.py --world data/demo_world --out checkpoints/demo-world-sd \\
         --work-dir work_dirs/tiny_sd --stage decoder --resume
 
+    # continue a trained model with a grown UNet (here: cross-attention at the
+    # 32x32 latent level too; the new blocks start as the identity)
+    python tools/train_tiny_sd.py --world data/demo_world --out work_dirs/tiny_sd_xattn/export \
+        --work-dir work_dirs/tiny_sd_xattn --alt-captions --unet-steps 2000 \
+        --init-from checkpoints/demo-world-sd --unet-config '{"down_block_types": \
+        ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"], \
+        "up_block_types": ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"], \
+        "only_cross_attention": [true, false, false]}'
+
 The recipe (model sizes, losses, schedules) is
-:class:`mmdatasetdm.diffusion.training.TinySDRecipe`; the flags below only
-override the step counts, batch sizes and intervals.
+:class:`mmdatasetdm.diffusion.training.TinySDRecipe`; the flags below
+override its step counts, batch sizes, learning rate and intervals, its UNet
+architecture and its starting point. A resume must keep the architecture.
 """
 import argparse
 import json
@@ -40,6 +50,14 @@ def parse_args(argv=None):
                         help="'decoder': fine-tune the trained VAE's decoder only (can run beside "
                              'the UNet stage; the next --resume run ships it)')
     parser.add_argument('--batch-size', type=int, help='batch size of both stages')
+    parser.add_argument('--lr', type=float, help='peak learning rate of the UNet stage')
+    parser.add_argument('--unet-config', type=json.loads, metavar='JSON',
+                        help='UNet2DConditionModel arguments (a JSON object) that replace the '
+                             "recipe's, e.g. '{\"only_cross_attention\": true}'")
+    parser.add_argument('--init-from', metavar='FOLDER',
+                        help='continue from a trained diffusers folder: its VAE, tokenizer and '
+                             'text encoder, and its UNet weights loaded into the (possibly '
+                             'grown) recipe UNet; the VAE stage is skipped')
     parser.add_argument('--ckpt-every', type=int, help='checkpoint interval (steps)')
     parser.add_argument('--log-every', type=int, help='log interval (steps)')
     parser.add_argument('--limit', type=int, help='use only the first N images')
@@ -68,6 +86,17 @@ def main(argv=None):
         for name in ('batch_size', 'ckpt_every', 'log_every'):
             if getattr(args, name) is not None:
                 setattr(stage, name, getattr(args, name))
+    if args.lr is not None:
+        recipe.unet_stage.lr = args.lr
+    if args.unet_config is not None:
+        if not isinstance(args.unet_config, dict):
+            raise SystemExit(f'--unet-config must be a JSON object, got {args.unet_config!r}')
+        recipe.unet.update(args.unet_config)
+    if args.init_from is not None:
+        if not osp.isfile(osp.join(args.init_from, 'model_index.json')):
+            raise SystemExit(f'--init-from {args.init_from}: not a diffusers folder '
+                             '(no model_index.json)')
+        recipe.init_from = args.init_from
     images, captions = load_image_folder_split(args.world, args.split, args.limit,
                                                alt_captions=args.alt_captions)
     logging.info('%d images %s from %s', len(images), tuple(images.shape[1:]),

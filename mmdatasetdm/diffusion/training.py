@@ -510,6 +510,42 @@ def diffusion_loss(unet, text_encoder, noise_scheduler, latents: torch.Tensor,
     return per_sample.mean()
 
 
+def grow_unet(unet: nn.Module, trained: Dict[str, torch.Tensor]) -> List[str]:
+    """Load a trained UNet's weights into a UNet with more attention blocks.
+
+    The grown UNet (e.g. ``CrossAttnDownBlock2D`` where the trained one has a
+    ``DownBlock2D``) must hold every trained parameter under the same name and
+    shape. The parameters it adds keep their initialisation, except the output
+    projection (``proj_out``) of every new ``Transformer2DModel``, which is
+    zeroed: the new blocks start as the identity (their residual), so the grown
+    UNet first predicts exactly what the trained one did, and training the new
+    blocks can only start from there.
+
+    Args:
+        unet: the grown ``UNet2DConditionModel`` (loaded in place).
+        trained (dict): the trained UNet's ``state_dict``.
+
+    Returns:
+        list[str]: names of the new parameters and buffers.
+    """
+    own = unet.state_dict()
+    missing = sorted(set(trained) - set(own))
+    if missing:
+        raise ValueError(f'the grown UNet lacks {len(missing)} trained parameters (e.g. '
+                         f'{missing[0]}): it may add blocks, not remove or rename them')
+    for key, value in trained.items():
+        if own[key].shape != value.shape:
+            raise ValueError(f'UNet parameter {key} has shape {tuple(own[key].shape)}, the '
+                             f'trained one {tuple(value.shape)}: widths must not change')
+    new = sorted(set(own) - set(trained))
+    unet.load_state_dict(trained, strict=False)
+    with torch.no_grad():
+        for key in new:
+            if '.proj_out.' in key:
+                own[key].zero_()
+    return new
+
+
 def _ema_copy(module: nn.Module) -> nn.Module:
     import copy
     shadow = copy.deepcopy(module)
@@ -598,6 +634,14 @@ class TinySDRecipe:
             (:func:`finetune_decoder`), run beside the UNet stage.
         vae_loss (VAELossConfig), unet_loss (UNetLossConfig): loss settings.
         seed (int): seed of the initial weights.
+        init_from (str, optional): a trained diffusers folder to continue
+            from instead of starting from random weights. Its VAE (the VAE
+            stage is skipped; its ``scaling_factor`` is kept), tokenizer, text
+            encoder and scheduler are used as they are, and its UNet's weights
+            are loaded into a UNet built from ``unet``, which may add
+            attention blocks (see :func:`grow_unet`). ``vae``,
+            ``text_encoder``, ``scheduler``, ``num_merges`` and ``vae_stage``
+            are then unused.
     """
 
     vae: dict = field(default_factory=lambda: dict(DEMO_VAE_CONFIG))
@@ -615,6 +659,53 @@ class TinySDRecipe:
     vae_loss: VAELossConfig = field(default_factory=VAELossConfig)
     unet_loss: UNetLossConfig = field(default_factory=UNetLossConfig)
     seed: int = 0
+    init_from: Optional[str] = None
+
+
+# what a checkpoint's weights depend on: a resumed run must not change these
+RECIPE_ARCHITECTURE = ('vae', 'unet', 'text_encoder', 'num_merges', 'seed', 'init_from')
+
+
+def check_resumable(work_dir: str, recipe: TinySDRecipe) -> None:
+    """Refuse to resume checkpoints that another architecture wrote.
+
+    Step counts, batch sizes and learning rates may change between runs of
+    one work dir; the fields in :data:`RECIPE_ARCHITECTURE` may not.
+
+    Raises:
+        ValueError: naming the work dir's ``recipe.json`` and the field.
+    """
+    path = osp.join(work_dir, 'recipe.json')
+    if not osp.isfile(path):
+        return
+    with open(path) as f:
+        saved = json.load(f)
+    wanted = json.loads(json.dumps(asdict(recipe), default=list))
+    for key in RECIPE_ARCHITECTURE:
+        if saved.get(key) != wanted.get(key):
+            raise ValueError(f'{path}: the checkpoints in {work_dir} were trained with {key}='
+                             f'{saved.get(key)!r}, this run asks for {wanted.get(key)!r}; '
+                             'resume with the same recipe or use a new work dir')
+
+
+def warm_start_components(recipe: TinySDRecipe) -> DiffusionComponents:
+    """The components of ``recipe.init_from`` with a UNet built from ``recipe.unet``.
+
+    The folder's UNet weights are loaded into the new UNet with
+    :func:`grow_unet`; every network is left trainable for the UNet stage.
+    """
+    from diffusers import UNet2DConditionModel
+
+    from .components import load_components
+    components = load_components(recipe.init_from)
+    torch.manual_seed(recipe.seed)
+    unet = UNet2DConditionModel(**recipe.unet)
+    new = grow_unet(unet, components.unet.state_dict())
+    blocks = sorted({'.'.join(k.split('.')[:4]) for k in new})
+    logger.info('UNet from %s; %d new tensors (%s), their output projections zeroed',
+                recipe.init_from, len(new), ', '.join(blocks) or 'none')
+    components.unet = unet
+    return components
 
 
 def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[str]]], out: str,
@@ -627,7 +718,10 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[s
     ``latents.pth``, ``unet.pth``, the learned tokenizer in ``tokenizer/``);
     with ``resume`` a finished stage is skipped and an unfinished one
     continues. When both stages are done the model is written to ``out`` with
-    ``StableDiffusionPipeline.save_pretrained`` (safetensors).
+    ``StableDiffusionPipeline.save_pretrained`` (safetensors). With
+    ``recipe.init_from`` the VAE stage is skipped and the UNet stage continues
+    a trained folder's UNet and text encoder (see :class:`TinySDRecipe`). A
+    resume must keep the recipe's architecture (:func:`check_resumable`).
 
     Args:
         images (Tensor): uint8, shape (N, 3, H, W).
@@ -650,36 +744,44 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[s
     if len(images) != len(captions):
         raise ValueError(f'{len(images)} images but {len(captions)} captions')
     os.makedirs(work_dir, exist_ok=True)
+    if resume:
+        check_resumable(work_dir, recipe)
     with open(osp.join(work_dir, 'recipe.json'), 'w') as f:
         json.dump(asdict(recipe), f, indent=2, default=list)
-    tokenizer_dir = osp.join(work_dir, 'tokenizer')
-    # a resumed run keeps its tokenizer: relearning it from other captions
-    # could change the token ids the text encoder was trained on
-    reuse_tokenizer = resume and osp.isfile(osp.join(tokenizer_dir, 'vocab.json'))
-    components = build_components(
-        unet=recipe.unet, vae=recipe.vae, text_encoder=recipe.text_encoder,
-        scheduler=recipe.scheduler,
-        vocabulary=[c for group in caption_groups(captions) for c in group],
-        num_merges=recipe.num_merges, tokenizer_dir=tokenizer_dir, seed=recipe.seed,
-        learn_tokenizer=not reuse_tokenizer)
     summary = dict(num_images=len(images))
+    if recipe.init_from:
+        components = warm_start_components(recipe)
+        summary['init_from'] = recipe.init_from
+    else:
+        tokenizer_dir = osp.join(work_dir, 'tokenizer')
+        # a resumed run keeps its tokenizer: relearning it from other captions
+        # could change the token ids the text encoder was trained on
+        reuse_tokenizer = resume and osp.isfile(osp.join(tokenizer_dir, 'vocab.json'))
+        components = build_components(
+            unet=recipe.unet, vae=recipe.vae, text_encoder=recipe.text_encoder,
+            scheduler=recipe.scheduler,
+            vocabulary=[c for group in caption_groups(captions) for c in group],
+            num_merges=recipe.num_merges, tokenizer_dir=tokenizer_dir, seed=recipe.seed,
+            learn_tokenizer=not reuse_tokenizer)
 
-    vae_ckpt = osp.join(work_dir, 'vae.pth')
-    vae_result = train_vae(components.vae, images, recipe.vae_stage, recipe.vae_loss, vae_ckpt,
-                           resume=resume, max_steps=max_steps)
-    summary['vae'] = dict(step=vae_result.step, seconds=round(vae_result.seconds, 1),
-                          last_loss=_tail_mean(vae_result.losses))
-    if vae_result.step < recipe.vae_stage.steps:
-        summary['finished'] = False
-        return summary
+        vae_ckpt = osp.join(work_dir, 'vae.pth')
+        vae_result = train_vae(components.vae, images, recipe.vae_stage, recipe.vae_loss,
+                               vae_ckpt, resume=resume, max_steps=max_steps)
+        summary['vae'] = dict(step=vae_result.step, seconds=round(vae_result.seconds, 1),
+                              last_loss=_tail_mean(vae_result.losses))
+        if vae_result.step < recipe.vae_stage.steps:
+            summary['finished'] = False
+            return summary
 
     latents_file = osp.join(work_dir, 'latents.pth')
     if resume and osp.isfile(latents_file):
         cached = load_checkpoint(latents_file)
     else:
         mean, std = encode_latents(components.vae, images)
-        cached = dict(mean=mean, std=std, scaling_factor=torch.tensor(
-            latent_scaling_factor(mean, std)))
+        # a warm start keeps the scaling its UNet was trained with
+        scaling = (components.vae.config.scaling_factor if recipe.init_from else
+                   latent_scaling_factor(mean, std))
+        cached = dict(mean=mean, std=std, scaling_factor=torch.tensor(scaling))
         save_checkpoint(latents_file, cached)
     scaling = float(cached['scaling_factor'])
     components.vae.register_to_config(scaling_factor=scaling)

@@ -128,19 +128,25 @@ def test_caption_bank_draws_one_true_caption_per_image():
         CaptionBank.from_captions(tokenizer, [CAPTIONS[0], []])
 
 
-def test_alt_captions_are_read_and_a_resume_keeps_its_tokenizer(tmp_path):
+def toy_world(world, n=2):
+    """A world folder with a ``pool`` split of ``n`` toy images and their captions."""
     import json
 
     from PIL import Image
-    world = tmp_path / 'world'
     (world / 'images' / 'pool').mkdir(parents=True)
     (world / 'captions').mkdir()
     lines = []
-    for i, image in enumerate(toy_images(2).permute(0, 2, 3, 1).numpy()):
+    for i, image in enumerate(toy_images(n).permute(0, 2, 3, 1).numpy()):
         Image.fromarray(image).save(world / 'images' / 'pool' / f'{i:08d}.png')
         lines.append(json.dumps(dict(image_id=i + 1, file_name=f'images/pool/{i:08d}.png',
                                      caption=CAPTIONS[i], alt_captions=[CAPTIONS[i + 2]])))
     (world / 'captions' / 'pool.jsonl').write_text('\n'.join(lines) + '\n')
+    return str(world)
+
+
+def test_alt_captions_are_read_and_a_resume_keeps_its_tokenizer(tmp_path):
+    import json
+    world = toy_world(tmp_path / 'world')
     images, captions = load_image_folder_split(str(world))
     assert images.shape == (2, 3, 16, 16) and captions == CAPTIONS[:2]
     _, groups = load_image_folder_split(str(world), alt_captions=True)
@@ -220,3 +226,99 @@ def test_shipped_demo_world_model():
                  generator=torch.Generator().manual_seed(0)).images
     assert image.shape == (1, 64, 64, 3) and np.isfinite(image).all()
     assert image.std() > 0.02  # not a flat colour
+
+
+GROWN_UNET = dict(UNET, down_block_types=('CrossAttnDownBlock2D',) * 4,
+                  up_block_types=('CrossAttnUpBlock2D',) * 4)
+
+
+def test_grow_unet_starts_as_the_trained_unet():
+    from diffusers import UNet2DConditionModel
+
+    from mmdatasetdm.diffusion.training import grow_unet
+    torch.manual_seed(0)
+    trained = UNet2DConditionModel(**UNET).eval()
+    grown = UNet2DConditionModel(**GROWN_UNET).eval()
+    new = grow_unet(grown, trained.state_dict())
+    # the added blocks: attention at the last down level and the first up level
+    assert {k.split('.attentions')[0] for k in new} == {'down_blocks.3', 'up_blocks.0'}
+    assert all(not grown.state_dict()[k].any() for k in new if '.proj_out.' in k)
+    x, t = torch.randn(2, 4, 8, 8), torch.tensor([10, 900])
+    text = torch.randn(2, 5, 16)
+    with torch.no_grad():
+        assert torch.equal(grown(x, t, text).sample, trained(x, t, text).sample)
+
+    with pytest.raises(ValueError, match='lacks .* trained parameters'):
+        grow_unet(UNet2DConditionModel(**UNET), grown.state_dict())
+    with pytest.raises(ValueError, match='conv_in.weight has shape .*widths must not change'):
+        grow_unet(UNet2DConditionModel(**dict(GROWN_UNET, block_out_channels=(8, 16, 32, 32))),
+                  trained.state_dict())
+
+
+def test_warm_start_grows_a_trained_folder_and_guards_its_resume(tmp_path):
+    torch.set_num_threads(1)
+    stage = dict(steps=2, batch_size=4, warmup=1)
+    recipe = TinySDRecipe(vae=VAE, unet=UNET, text_encoder=TEXT, num_merges=100,
+                          vae_stage=StageConfig(**stage), unet_stage=StageConfig(**stage))
+    first = str(tmp_path / 'first')
+    assert train_tiny_sd(toy_images(), CAPTIONS, first, str(tmp_path / 'w1'), recipe)['finished']
+
+    grown = TinySDRecipe(unet=GROWN_UNET, init_from=first, unet_stage=StageConfig(**stage))
+    work, out = str(tmp_path / 'w2'), str(tmp_path / 'second')
+    summary = train_tiny_sd(toy_images(), CAPTIONS, out, work, grown)
+    assert summary['finished'] and summary['unet']['step'] == 2 and 'vae' not in summary
+    assert not osp.exists(osp.join(work, 'vae.pth'))
+    before, after = load_components(first), load_components(out)
+    assert after.unet.config.down_block_types[-1] == 'CrossAttnDownBlock2D'
+    assert before.unet.config.down_block_types[-1] == 'DownBlock2D'
+    # the VAE, its latent scaling and the tokenizer are the trained folder's
+    assert all(torch.equal(v, after.vae.state_dict()[k])
+               for k, v in before.vae.state_dict().items())
+    assert after.vae.config.scaling_factor == before.vae.config.scaling_factor
+    assert after.tokenizer.get_vocab() == before.tokenizer.get_vocab()
+    # the UNet and text encoder trained on from the folder's weights
+    for net in ('unet', 'text_encoder'):
+        trained, continued = (getattr(c, net).state_dict() for c in (before, after))
+        assert set(trained) <= set(continued)
+        assert not all(torch.equal(v, continued[k]) for k, v in trained.items()), net
+
+    # more steps may be resumed; another architecture may not
+    grown.unet_stage.steps = 3
+    assert train_tiny_sd(toy_images(), CAPTIONS, out, work, grown, resume=True)['unet']['step'] == 3
+    with pytest.raises(ValueError, match=r'w2/recipe\.json: .* trained with unet='):
+        train_tiny_sd(toy_images(), CAPTIONS, out, work,
+                      TinySDRecipe(unet=UNET, init_from=first), resume=True)
+    with pytest.raises(ValueError, match='trained with init_from='):
+        train_tiny_sd(toy_images(), CAPTIONS, out, work,
+                      TinySDRecipe(unet=GROWN_UNET, init_from=out), resume=True)
+
+
+def test_train_tiny_sd_cli_grows_a_folder(tmp_path):
+    import importlib.util
+    import json
+    spec = importlib.util.spec_from_file_location(
+        'train_tiny_sd', osp.join(REPO, 'tools', 'train_tiny_sd.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    world = toy_world(tmp_path / 'world', n=4)
+    recipe = TinySDRecipe(vae=VAE, unet=UNET, text_encoder=TEXT, num_merges=100,
+                          vae_stage=StageConfig(steps=1, batch_size=2, warmup=1),
+                          unet_stage=StageConfig(steps=1, batch_size=2, warmup=1))
+    first = str(tmp_path / 'first')
+    train_tiny_sd(toy_images(4), CAPTIONS[:4], first, str(tmp_path / 'w1'), recipe)
+    out, work = str(tmp_path / 'grown'), str(tmp_path / 'w2')
+    common = ['--world', world, '--out', out, '--work-dir', work, '--unet-steps', '2',
+              '--batch-size', '2', '--alt-captions']
+    tool.main(common + ['--init-from', first, '--lr', '2e-4',
+                        '--unet-config', json.dumps(GROWN_UNET)])
+    with open(osp.join(work, 'recipe.json')) as f:
+        saved = json.load(f)
+    assert saved['init_from'] == first and saved['unet_stage']['lr'] == 2e-4
+    assert saved['unet']['down_block_types'] == ['CrossAttnDownBlock2D'] * 4
+    with open(osp.join(out, 'unet', 'config.json')) as f:
+        assert json.load(f)['up_block_types'] == ['CrossAttnUpBlock2D'] * 4
+
+    with pytest.raises(SystemExit, match='--unet-config must be a JSON object'):
+        tool.main(common + ['--unet-config', '[1, 2]'])
+    with pytest.raises(SystemExit, match='not a diffusers folder'):
+        tool.main(common + ['--init-from', str(tmp_path / 'w1')])
