@@ -43,6 +43,7 @@ import os
 import os.path as osp
 import sys
 import time
+from typing import Optional
 
 import numpy as np
 import torch
@@ -148,15 +149,18 @@ class TinyClassifier(nn.Module):
         return self.head(torch.cat([f.mean((2, 3)), f.amax((2, 3))], 1))
 
 
-def load_labelled(world: str, split: str, min_pixels: int):
-    """Images (uint8, (N, 3, H, W)) and multi-hot labels ((N, C)) of a split."""
+def load_labelled(world: str, split: str, min_pixels: int, limit: Optional[int] = None):
+    """Images (uint8, (N, 3, H, W)) and multi-hot labels ((N, C)) of a split.
+
+    ``limit`` keeps the first images only (all when None).
+    """
     from PIL import Image
     image_dir = osp.join(world, 'images', split)
     sem_dir = osp.join(world, 'semantic', split)
     if not osp.isdir(sem_dir):
         raise FileNotFoundError(f'{sem_dir} not found; make a labelled split first, e.g. '
                                 f'tools/make_demo_world.py --out {world} --splits {split}')
-    names = sorted(os.listdir(sem_dir))
+    names = sorted(os.listdir(sem_dir))[:limit]
     images, labels = [], []
     for name in names:
         stem = osp.splitext(name)[0]
@@ -170,30 +174,40 @@ def load_labelled(world: str, split: str, min_pixels: int):
     return images, torch.tensor(labels, dtype=torch.float32)
 
 
-def pool_like_world(world: dict, work_dir: str) -> str:
+def pool_like_world(world: dict, work_dir: str, num_train: int = 2000,
+                    num_test: int = 500) -> str:
     """Labelled images drawn like the unlabelled pool, for training and testing the judge.
 
     The labelled splits of the world are long-tailed (few cones and balls), so a
     judge trained on them misses rare classes; the generator learned from the
-    pool, where every class is common. These splits (``judge_train``, 2000
-    images; ``judge_test``, 500) take the pool's domain and class frequency and
-    the world's seed and size, and are written once under ``work_dir``.
+    pool, where every class is common. These splits (``judge_train``,
+    ``num_train`` images; ``judge_test``, ``num_test``) take the pool's domain and class
+    frequency and the world's seed and size, and are written once under
+    ``work_dir`` (again only when more training images are asked for; every
+    image's content depends on its split, index and seed only).
 
     Args:
         world (dict): The world's ``meta.json``.
         work_dir (str): Where the judge's world goes.
+        num_train (int): Images in ``judge_train``.
+        num_test (int): Images in ``judge_test``.
 
     Returns:
         str: Its root folder.
     """
     from mmdatasetdm.datasets.demo_world import SplitSpec, default_splits, generate_world
     root = osp.join(work_dir, f'judge_world{world["format_version"]}-{world["seed"]}')
-    if not osp.isfile(osp.join(root, 'splits', 'judge_test.txt')):
+    train_list = osp.join(root, 'splits', 'judge_train.txt')
+    written = 0
+    if osp.isfile(osp.join(root, 'splits', 'judge_test.txt')):
+        with open(train_list) as f:
+            written = sum(1 for line in f if line.strip())
+    if written < num_train:
         pool = world['splits'].get('pool') or vars(default_splits()['pool'])
         like_pool = dict(domain=pool['domain'], class_frequency=pool['class_frequency'])
         generate_world(root, seed=world['seed'], size=(world['height'], world['width']),
-                       splits={'judge_train': SplitSpec(2000, **like_pool),
-                               'judge_test': SplitSpec(500, **like_pool)},
+                       splits={'judge_train': SplitSpec(num_train, **like_pool),
+                               'judge_test': SplitSpec(num_test, **like_pool)},
                        workers=2, progress=False)
     return root
 
@@ -294,6 +308,8 @@ def parse_args(argv=None):
                              "images drawn like the pool, written to --work-dir)")
     parser.add_argument('--test-split', help="the judge's test split (default: 500 more such "
                                              "images)")
+    parser.add_argument('--judge-images', type=int, default=2000,
+                        help="the judge's training images (the first N of --train-split)")
     parser.add_argument('--min-pixels', type=int, default=32,
                         help='a class is present when its mask has this many pixels')
     parser.add_argument('--classifier-steps', type=int, default=1500)
@@ -330,15 +346,16 @@ def main(argv=None):
         world = json.load(f)  # a judge belongs to one world version and seed
     judge_root = args.world
     if args.train_split is None or args.test_split is None:
-        judge_root = pool_like_world(world, args.work_dir)
+        judge_root = pool_like_world(world, args.work_dir, args.judge_images)
         args.train_split = args.train_split or 'judge_train'
         args.test_split = args.test_split or 'judge_test'
     log(f'judge: TinyClassifier on real {judge_root}/{args.train_split}, labels = classes with '
         f'>= {args.min_pixels} mask pixels')
-    train_x, train_y = load_labelled(judge_root, args.train_split, args.min_pixels)
+    train_x, train_y = load_labelled(judge_root, args.train_split, args.min_pixels,
+                                     args.judge_images)
     test_x, test_y = load_labelled(judge_root, args.test_split, args.min_pixels)
     judge_file = osp.join(args.work_dir, f'judge_world{world["format_version"]}-{world["seed"]}_'
-                          f'{args.train_split}_{args.min_pixels}px_'
+                          f'{args.train_split}{len(train_x)}_{args.min_pixels}px_'
                           f'{args.classifier_steps}steps_seed{args.seed}.pth')
     if osp.isfile(judge_file) and not args.retrain_judge:
         judge = TinyClassifier()

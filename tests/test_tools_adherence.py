@@ -1,0 +1,62 @@
+"""tools/benchmarks/prompt_adherence.py: its prompts, caption parsing and the judge's world."""
+import importlib.util
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+
+
+def _load_tool():
+    path = osp.join(ROOT, 'tools', 'benchmarks', 'prompt_adherence.py')
+    spec = importlib.util.spec_from_file_location('prompt_adherence', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_prompts_name_one_class_each_and_captions_are_parsed():
+    tool = _load_tool()
+    prompts = tool.make_prompts(per_class=3, seed=0)
+    assert [c for c, _ in prompts] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
+    for c, prompt in prompts:
+        assert tool.caption_classes(prompt) == [c], prompt
+        assert prompt.startswith('a photo of ') and prompt.endswith(tool.GROUNDS)
+    assert tool.make_prompts(3, 0) == prompts and tool.make_prompts(3, 1) != prompts
+    assert tool.class_phrase('cone', 'orange') == 'an orange cone'
+    assert tool.class_phrase('person', 'red') == 'a person in red'
+    caption = 'a photo of two people, a blue car and three white cones on dirt on a hazy day'
+    assert tool.caption_classes(caption) == [0, 1, 2]
+    assert tool.caption_classes('a photo of a treehouse on grass') == []
+
+
+def test_judge_world_grows_on_demand_and_keeps_its_images(tmp_path):
+    tool = _load_tool()
+    world = dict(format_version=4, seed=5, height=64, width=64, splits={})
+    root = tool.pool_like_world(world, str(tmp_path), num_train=3, num_test=2)
+    image_dir = osp.join(root, 'images', 'judge_train')
+    first = {name: open(osp.join(image_dir, name), 'rb').read()
+             for name in sorted(os.listdir(image_dir))}
+    assert len(first) == 3
+    # asking for fewer writes nothing; asking for more keeps the first images
+    assert tool.pool_like_world(world, str(tmp_path), num_train=2, num_test=2) == root
+    assert len(os.listdir(image_dir)) == 3
+    tool.pool_like_world(world, str(tmp_path), num_train=5, num_test=2)
+    assert len(os.listdir(image_dir)) == 5
+    for name, data in first.items():
+        assert open(osp.join(image_dir, name), 'rb').read() == data, name
+
+    images, labels = tool.load_labelled(root, 'judge_train', min_pixels=32, limit=4)
+    assert images.shape == (4, 3, 64, 64) and images.dtype == torch.uint8
+    assert labels.shape == (4, 5) and set(labels.unique().tolist()) <= {0.0, 1.0}
+    # labels are the classes with >= min_pixels mask pixels (mask ids = class + 1)
+    mask = np.asarray(Image.open(osp.join(root, 'semantic', 'judge_train', '00000000.png')))
+    counts = np.bincount(mask.ravel(), minlength=7)
+    assert labels[0].tolist() == [float(counts[c + 1] >= 32) for c in range(5)]
+    assert labels.sum() > 0  # the pool-like images hold objects
+    with open(osp.join(root, 'meta.json')) as f:
+        assert json.load(f)['seed'] == 5
