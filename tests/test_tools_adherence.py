@@ -5,6 +5,7 @@ import os
 import os.path as osp
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -60,3 +61,32 @@ def test_judge_world_grows_on_demand_and_keeps_its_images(tmp_path):
     assert labels.sum() > 0  # the pool-like images hold objects
     with open(osp.join(root, 'meta.json')) as f:
         assert json.load(f)['seed'] == 5
+
+
+def test_conditioning_check_compares_captions_inside_object_masks(tmp_path):
+    from mmdatasetdm.diffusion import build_components, training
+    tool = _load_tool()
+    components = build_components(
+        unet=training.DEMO_UNET_CONFIG, vae=training.DEMO_VAE_CONFIG,
+        text_encoder=training.DEMO_TEXT_ENCODER_CONFIG, scheduler=training.DEMO_SCHEDULER_CONFIG,
+        vocabulary=[p for _, p in tool.make_prompts(4, 0)], num_merges=100, seed=0)
+    pipe = components.as_pipeline()
+    world = dict(format_version=4, seed=5, height=64, width=64, splits={})
+    root = tool.pool_like_world(world, str(tmp_path), num_train=1, num_test=4)
+    result = tool.conditioning_check(pipe, root, 'judge_test', 4, timesteps=(500, 900))
+    # every class counted is one that an alt caption names and its mask shows
+    expected = {}
+    for line in open(osp.join(root, 'captions', 'judge_test.jsonl')):
+        record = json.loads(line)
+        stem = osp.splitext(osp.basename(record['file_name']))[0]
+        mask = np.asarray(Image.open(osp.join(root, 'semantic', 'judge_test', stem + '.png')))
+        named = {c for a in record['alt_captions'] for c in tool.caption_classes(a)}
+        for c in named:
+            some_absent = any(not (mask == k + 1).any() for k in range(len(tool.CLASSES)))
+            if (mask == c + 1).sum() >= 32 and some_absent:
+                expected[tool.CLASSES[c]] = expected.get(tool.CLASSES[c], 0) + 1
+    assert {k: v['count'] for k, v in result.items()} == expected and expected
+    for row in result.values():
+        assert min(row['named'], row['empty'], row['other']) > 0
+        assert row['gain'] == pytest.approx(100 * (row['empty'] - row['named']) / row['empty'])
+    assert tool.conditioning_check(pipe, root, 'judge_test', 4, timesteps=(500, 900)) == result

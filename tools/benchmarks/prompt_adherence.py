@@ -24,6 +24,10 @@ How it is measured:
    classes the judge finds in the generated images is printed beside the
    share it finds in the real images of the same captions (the judge's own
    ceiling: captions name objects of any visible size).
+5. With ``--conditioning N``, N of the judge's labelled test images measure
+   whether the UNet uses its text at all: the noise error inside an object's
+   mask with a caption naming it vs the empty prompt (see
+   :func:`conditioning_check`).
 
 Example::
 
@@ -125,6 +129,74 @@ def caption_check(args, pipe, judge, log):
         f"{rates['generated']:.1%} of the named classes in generated images, "
         f"{rates['real']:.1%} in the real images of the same captions")
     return rates
+
+
+@torch.no_grad()
+def conditioning_check(pipe, root: str, split: str, num_images: int,
+                       timesteps=(300, 500, 700), seed: int = 0, min_pixels: int = 32):
+    """How much does the caption that names an object lower the UNet's error on it?
+
+    For each of the first ``num_images`` labelled images of ``split`` and each
+    class with at least ``min_pixels`` mask pixels that one of the image's
+    one-class ``alt_captions`` names, the image's latent is noised at each of
+    ``timesteps`` and the noise is predicted three times: with that caption,
+    with the empty prompt, and with a caption that names a class absent from
+    the image (same ground). The squared error inside the object's mask
+    (area-resized to the latent grid) is averaged per class. A model that
+    uses its text has a clearly lower error with the naming caption; no
+    sampling and no judge are involved.
+
+    Returns:
+        dict: class -> dict(named, empty, other (mean errors), gain (% of the
+        empty-prompt error the naming caption removes), count (objects)).
+    """
+    from diffusers import DDPMScheduler
+    from PIL import Image
+    noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
+    generator = torch.Generator().manual_seed(seed)
+    with open(osp.join(root, 'captions', f'{split}.jsonl')) as f:
+        records = [json.loads(line) for line in f][:num_images]
+    errors = {name: dict(named=[], empty=[], other=[]) for name in CLASSES}
+    for record in records:
+        stem = osp.splitext(osp.basename(record['file_name']))[0]
+        image = np.asarray(Image.open(osp.join(root, record['file_name'])).convert('RGB'))
+        mask = torch.from_numpy(np.asarray(Image.open(
+            osp.join(root, 'semantic', split, stem + '.png'))).astype(np.int64))
+        present = [int((mask == c + 1).sum()) for c in range(len(CLASSES))]
+        absent = [c for c in range(len(CLASSES)) if present[c] == 0]
+        x = torch.from_numpy(image.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
+        latent = pipe.vae.encode(x).latent_dist.mean * pipe.vae.config.scaling_factor
+        ground = next((g for g in GROUNDS if g in record['caption']), '')
+        for c, name in enumerate(CLASSES):
+            naming = [a for a in record.get('alt_captions', []) if caption_classes(a) == [c]]
+            if present[c] < min_pixels or not naming or not absent:
+                continue
+            other = CLASSES[absent[0]]
+            prompts = [naming[0], '', f'a photo of {class_phrase(other, COLORS[other][0])} '
+                                      f'{ground}'.strip()]
+            ids = pipe.tokenizer(prompts, padding='max_length', truncation=True,
+                                 max_length=pipe.tokenizer.model_max_length,
+                                 return_tensors='pt').input_ids
+            text = pipe.text_encoder(ids)[0]
+            region = F.interpolate((mask == c + 1).float()[None, None], size=latent.shape[-2:],
+                                   mode='area')
+            for t in timesteps:
+                noise = torch.randn(latent.shape, generator=generator)
+                noisy = noise_scheduler.add_noise(latent, noise, torch.tensor([t]))
+                pred = pipe.unet(noisy.expand(3, -1, -1, -1), torch.tensor([t] * 3),
+                                 encoder_hidden_states=text).sample
+                err = ((pred - noise) ** 2).mean(1, keepdim=True)
+                per_prompt = (err * region).sum((1, 2, 3)) / region.sum()
+                for kind, value in zip(('named', 'empty', 'other'), per_prompt.tolist()):
+                    errors[name][kind].append(value)
+    result = {}
+    for name, kinds in errors.items():
+        if not kinds['named']:
+            continue
+        means = {k: float(np.mean(v)) for k, v in kinds.items()}
+        result[name] = dict(**means, gain=100 * (means['empty'] - means['named']) / means['empty'],
+                            count=len(kinds['named']) // len(timesteps))
+    return result
 
 
 # ----------------------------------------------------------------------------
@@ -328,6 +400,10 @@ def parse_args(argv=None):
                              'compare with their real images')
     parser.add_argument('--captions-split', default='test',
                         help='split of --world whose captions --captions uses')
+    parser.add_argument('--conditioning', type=int, default=0,
+                        help="also measure, on this many of the judge's labelled test images, "
+                             "how much the caption naming an object lowers the UNet's noise "
+                             'error on it (no sampling)')
     parser.add_argument('--judge-only', action='store_true',
                         help='train and evaluate the judge, sample nothing')
     parser.add_argument('--retrain-judge', action='store_true',
@@ -386,6 +462,14 @@ def main(argv=None):
     pipe.set_progress_bar_config(disable=True)
     log(f'model: {args.model}, {type(pipe.scheduler).__name__} {args.steps} steps, '
         f'guidance {args.guidance}')
+    conditioning = None
+    if args.conditioning:
+        conditioning = conditioning_check(pipe, judge_root, args.test_split, args.conditioning,
+                                          seed=args.seed, min_pixels=args.min_pixels)
+        for name, row in conditioning.items():
+            log(f'  {name:7s} noise error in its mask at t=300/500/700 ({row["count"]} objects): '
+                f'naming caption {row["named"]:.4f}, empty {row["empty"]:.4f}, another '
+                f'class {row["other"]:.4f}; the caption removes {row["gain"]:.1f}%')
     prompts = make_prompts(args.per_class, args.seed)
     seeds = [args.seed * 100000 + i for i in range(len(prompts))]
     images = sample(pipe, [p for _, p in prompts], seeds, args.steps, args.guidance)
@@ -410,6 +494,8 @@ def main(argv=None):
                   prompts=[p for _, p in prompts], seeds=seeds, steps=args.steps,
                   guidance=args.guidance, min_pixels=args.min_pixels, model=args.model,
                   seconds=round(time.time() - t0, 1))
+    if conditioning is not None:
+        result['conditioning'] = conditioning
     if args.captions:
         result['caption_prompts'] = caption_check(args, pipe, judge, log)
     with open(osp.join(args.work_dir, 'result.json'), 'w') as f:
