@@ -152,6 +152,8 @@ def conditioning_check(pipe, root: str, split: str, num_images: int,
     """
     from diffusers import DDPMScheduler
     from PIL import Image
+
+    from mmdatasetdm.diffusion.training import tokenize
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
     generator = torch.Generator().manual_seed(seed)
     with open(osp.join(root, 'captions', f'{split}.jsonl')) as f:
@@ -174,10 +176,7 @@ def conditioning_check(pipe, root: str, split: str, num_images: int,
             other = CLASSES[absent[0]]
             prompts = [naming[0], '', f'a photo of {class_phrase(other, COLORS[other][0])} '
                                       f'{ground}'.strip()]
-            ids = pipe.tokenizer(prompts, padding='max_length', truncation=True,
-                                 max_length=pipe.tokenizer.model_max_length,
-                                 return_tensors='pt').input_ids
-            text = pipe.text_encoder(ids)[0]
+            text = pipe.text_encoder(tokenize(pipe.tokenizer, prompts))[0]
             region = F.interpolate((mask == c + 1).float()[None, None], size=latent.shape[-2:],
                                    mode='area')
             for t in timesteps:
