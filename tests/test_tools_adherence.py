@@ -1,5 +1,4 @@
 """tools/benchmarks/prompt_adherence.py: its prompts, caption parsing and the judge's world."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -9,19 +8,11 @@ import pytest
 import torch
 from PIL import Image
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-
-
-def _load_tool():
-    path = osp.join(ROOT, 'tools', 'benchmarks', 'prompt_adherence.py')
-    spec = importlib.util.spec_from_file_location('prompt_adherence', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.tool_module import load_tool
 
 
 def test_prompts_name_one_class_each_and_captions_are_parsed():
-    tool = _load_tool()
+    tool = load_tool('benchmarks/prompt_adherence.py')
     prompts = tool.make_prompts(per_class=3, seed=0)
     assert [c for c, _ in prompts] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
     for c, prompt in prompts:
@@ -36,7 +27,7 @@ def test_prompts_name_one_class_each_and_captions_are_parsed():
 
 
 def test_judge_world_grows_on_demand_and_keeps_its_images(tmp_path):
-    tool = _load_tool()
+    tool = load_tool('benchmarks/prompt_adherence.py')
     world = dict(format_version=4, seed=5, height=64, width=64, splits={})
     root = tool.pool_like_world(world, str(tmp_path), num_train=3, num_test=2)
     image_dir = osp.join(root, 'images', 'judge_train')
@@ -65,7 +56,7 @@ def test_judge_world_grows_on_demand_and_keeps_its_images(tmp_path):
 
 def test_conditioning_check_compares_captions_inside_object_masks(tmp_path):
     from mmdatasetdm.diffusion import build_components, training
-    tool = _load_tool()
+    tool = load_tool('benchmarks/prompt_adherence.py')
     components = build_components(
         unet=training.DEMO_UNET_CONFIG, vae=training.DEMO_VAE_CONFIG,
         text_encoder=training.DEMO_TEXT_ENCODER_CONFIG, scheduler=training.DEMO_SCHEDULER_CONFIG,

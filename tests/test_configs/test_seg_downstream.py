@@ -1,6 +1,5 @@
 """The demo's downstream segmentor configs (configs/demo/seg_real_*.py) and the
 headroom command (tools/benchmarks/headroom.py) on a tiny demo world."""
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -8,19 +7,12 @@ from mmengine.config import Config
 from mmengine.runner import Runner, TestLoop
 
 import mmdatasetdm  # noqa: F401  (registers mmdatasetdm.DemoWorldSegDataset)
+from tests.tool_module import load_tool
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CONFIGS = {'train_100': 'configs/demo/seg_real_100.py',
            'train_large': 'configs/demo/seg_real_large.py'}
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'test_shifted_dataloader')
-
-
-def _load_headroom():
-    path = osp.join(ROOT, 'tools', 'benchmarks', 'headroom.py')
-    spec = importlib.util.spec_from_file_location('headroom', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize('split', list(CONFIGS))
@@ -48,7 +40,7 @@ def test_config_trains_and_scores_both_test_splits(split, tiny_world, tmp_path):
 
 
 def test_headroom_config_and_schedule_scaling(tiny_world):
-    headroom = _load_headroom()
+    headroom = load_tool('benchmarks/headroom.py')
     counts = headroom.check_world(tiny_world)
     assert counts == dict(train_100=8, train_large=8, test=4, test_shifted=4)
     cfg = headroom.build_arm_config(osp.join(ROOT, CONFIGS['train_large']), tiny_world,
@@ -65,7 +57,7 @@ def test_headroom_config_and_schedule_scaling(tiny_world):
 
 def test_headroom_names_missing_splits(tmp_path):
     from mmdatasetdm.datasets.demo_world import generate_world
-    headroom = _load_headroom()
+    headroom = load_tool('benchmarks/headroom.py')
     with pytest.raises(FileNotFoundError, match='make_demo_world'):
         headroom.check_world(str(tmp_path / 'nowhere'))
     root = str(tmp_path / 'world')

@@ -1,5 +1,4 @@
 """Few-shot subsets: seeded, class-balanced, N respected, written files load."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -12,8 +11,8 @@ from PIL import Image
 
 from mmdatasetdm.datasets.fewshot import (load_coco_json, make_coco_subset, make_seg_split,
                                           read_split_file, select_balanced)
+from tests.tool_module import load_tool
 
-TOOL = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'make_fewshot_split.py')
 # class -> number of images containing it (class 0 is everywhere)
 SEG_FREQ = {1: 20, 2: 10, 3: 5, 4: 2, 5: 1}
 COCO_FREQ = {1: 30, 2: 12, 3: 6, 7: 3, 9: 1}
@@ -209,9 +208,7 @@ def test_malformed_coco_is_named(tmp_path, damage, message):
 
 
 def test_cli(coco_file, seg_data, tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location('make_fewshot_split', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('make_fewshot_split.py')
     out = str(tmp_path / 'cli.json')
     assert tool.main(['coco', '--ann-file', coco_file, '--num', '6', '--seed', '4',
                       '--out', out]) == 0

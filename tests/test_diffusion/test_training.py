@@ -294,12 +294,10 @@ def test_warm_start_grows_a_trained_folder_and_guards_its_resume(tmp_path):
 
 
 def test_train_tiny_sd_cli_grows_a_folder(tmp_path):
-    import importlib.util
     import json
-    spec = importlib.util.spec_from_file_location(
-        'train_tiny_sd', osp.join(REPO, 'tools', 'train_tiny_sd.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+
+    from tests.tool_module import load_tool
+    tool = load_tool('train_tiny_sd.py')
     world = toy_world(tmp_path / 'world', n=4)
     recipe = TinySDRecipe(vae=VAE, unet=UNET, text_encoder=TEXT, num_merges=100,
                           vae_stage=StageConfig(steps=1, batch_size=2, warmup=1),

@@ -131,9 +131,13 @@ def caption_check(args, pipe, judge, log):
     return rates
 
 
+# mid-trajectory noise levels, where the text should decide what an object becomes
+CONDITIONING_TIMESTEPS = (300, 500, 700)
+
+
 @torch.no_grad()
 def conditioning_check(pipe, root: str, split: str, num_images: int,
-                       timesteps=(300, 500, 700), seed: int = 0, min_pixels: int = 32):
+                       timesteps=CONDITIONING_TIMESTEPS, seed: int = 0, min_pixels: int = 32):
     """How much does the caption that names an object lower the UNet's error on it?
 
     For each of the first ``num_images`` labelled images of ``split`` and each
@@ -466,7 +470,8 @@ def main(argv=None):
         conditioning = conditioning_check(pipe, judge_root, args.test_split, args.conditioning,
                                           seed=args.seed, min_pixels=args.min_pixels)
         for name, row in conditioning.items():
-            log(f'  {name:7s} noise error in its mask at t=300/500/700 ({row["count"]} objects): '
+            log(f'  {name:7s} noise error in its mask at t='
+                f'{"/".join(map(str, CONDITIONING_TIMESTEPS))} ({row["count"]} objects): '
                 f'naming caption {row["named"]:.4f}, empty {row["empty"]:.4f}, another '
                 f'class {row["other"]:.4f}; the caption removes {row["gain"]:.1f}%')
     prompts = make_prompts(args.per_class, args.seed)
