@@ -81,3 +81,39 @@ def test_conditioning_check_compares_captions_inside_object_masks(tmp_path):
         assert min(row['named'], row['empty'], row['other']) > 0
         assert row['gain'] == pytest.approx(100 * (row['empty'] - row['named']) / row['empty'])
     assert tool.conditioning_check(pipe, root, 'judge_test', 4, timesteps=(500, 900)) == result
+
+
+def test_conditioning_check_reads_a_v_prediction_model_as_the_noise_it_implies(tmp_path):
+    """A v-prediction UNet that is an epsilon UNet re-parametrised scores the same."""
+    from types import SimpleNamespace
+
+    from mmdatasetdm.diffusion import build_components, training
+    tool = load_tool('benchmarks/prompt_adherence.py')
+    components = build_components(
+        unet=training.DEMO_UNET_CONFIG, vae=training.DEMO_VAE_CONFIG,
+        text_encoder=training.DEMO_TEXT_ENCODER_CONFIG, scheduler=training.DEMO_SCHEDULER_CONFIG,
+        vocabulary=[p for _, p in tool.make_prompts(4, 0)], num_merges=100, seed=0)
+    eps_pipe = components.as_pipeline()
+    world = dict(format_version=4, seed=5, height=64, width=64, splits={})
+    root = tool.pool_like_world(world, str(tmp_path), num_train=1, num_test=3)
+    expected = tool.conditioning_check(eps_pipe, root, 'judge_test', 3, timesteps=(300, 800))
+
+    alphas = training.training_noise_scheduler(components.scheduler).alphas_cumprod
+    eps_unet = components.unet
+
+    def v_unet(noisy, t, encoder_hidden_states):
+        eps = eps_unet(noisy, t, encoder_hidden_states=encoder_hidden_states).sample
+        a, s = (alphas[t].sqrt().view(-1, 1, 1, 1), (1 - alphas[t]).sqrt().view(-1, 1, 1, 1))
+        x0 = (noisy - s * eps) / a
+        return SimpleNamespace(sample=a * eps - s * x0)
+
+    v_scheduler = type(components.scheduler).from_config(components.scheduler.config,
+                                                         prediction_type='v_prediction')
+    v_pipe = SimpleNamespace(unet=v_unet, vae=eps_pipe.vae, text_encoder=eps_pipe.text_encoder,
+                             tokenizer=eps_pipe.tokenizer, scheduler=v_scheduler)
+    result = tool.conditioning_check(v_pipe, root, 'judge_test', 3, timesteps=(300, 800))
+    assert result.keys() == expected.keys() and expected
+    for name, row in expected.items():
+        assert result[name]['count'] == row['count']
+        for kind in ('named', 'empty', 'other'):
+            assert result[name][kind] == pytest.approx(row[kind], rel=1e-4)

@@ -25,7 +25,7 @@ Example::
 The recipe (model sizes, losses, schedules) is
 :class:`mmdatasetdm.diffusion.training.TinySDRecipe`; the flags below
 override its step counts, batch sizes, learning rate and intervals, its UNet
-architecture and its starting point. A resume must keep the architecture.
+architecture, its noise schedule and prediction type, and its starting point. A resume must keep the architecture.
 """
 import argparse
 import json
@@ -54,6 +54,13 @@ def parse_args(argv=None):
     parser.add_argument('--unet-config', type=json.loads, metavar='JSON',
                         help='UNet2DConditionModel arguments (a JSON object) that replace the '
                              "recipe's, e.g. '{\"only_cross_attention\": true}'")
+    parser.add_argument('--scheduler-config', type=json.loads, metavar='JSON',
+                        help="scheduler arguments (a JSON object) that replace the recipe's; the "
+                             'UNet is trained for its noise schedule and prediction type, e.g. '
+                             '\'{"prediction_type": "v_prediction", "rescale_betas_zero_snr": '
+                             'true, "timestep_spacing": "trailing"}\'')
+    parser.add_argument('--min-snr-gamma', type=float,
+                        help='Min-SNR loss weighting gamma of the UNet stage (0: plain MSE)')
     parser.add_argument('--init-from', metavar='FOLDER',
                         help='continue from a trained diffusers folder: its VAE, tokenizer and '
                              'text encoder, and its UNet weights loaded into the (possibly '
@@ -92,6 +99,13 @@ def main(argv=None):
         if not isinstance(args.unet_config, dict):
             raise SystemExit(f'--unet-config must be a JSON object, got {args.unet_config!r}')
         recipe.unet.update(args.unet_config)
+    if args.scheduler_config is not None:
+        if not isinstance(args.scheduler_config, dict):
+            raise SystemExit('--scheduler-config must be a JSON object, got '
+                             f'{args.scheduler_config!r}')
+        recipe.scheduler.update(args.scheduler_config)
+    if args.min_snr_gamma is not None:
+        recipe.unet_loss.min_snr_gamma = args.min_snr_gamma
     if args.init_from is not None:
         if not osp.isfile(osp.join(args.init_from, 'model_index.json')):
             raise SystemExit(f'--init-from {args.init_from}: not a diffusers folder '

@@ -26,6 +26,10 @@ class SamplingConfig:
     Args:
         steps (int): denoising steps.
         guidance_scale (float): classifier-free guidance (<= 1 disables it).
+        guidance_rescale (float): diffusers' ``guidance_rescale`` (Lin et al.,
+            2023): pulls the guided prediction's standard deviation back
+            towards the conditional one's; 0.7 is their choice for models
+            trained with a zero terminal SNR, 0 disables it.
         scheduler (dict, optional): ``dict(type='DPMSolverMultistepScheduler',
             ...)`` to replace the model's scheduler (noise schedule kept).
         capture_step (int, optional): index into the scheduler's timesteps
@@ -42,6 +46,7 @@ class SamplingConfig:
 
     steps: int = 20
     guidance_scale: float = 7.5
+    guidance_rescale: float = 0.0
     scheduler: Optional[dict] = None
     capture_step: Optional[int] = None
     capture_timestep: Optional[int] = None
@@ -137,7 +142,7 @@ class CaptureSampler:
         with self.capture.arm(timestep, batch_slice=rows):
             out = self.pipeline(
                 list(prompts), height=cfg.height, width=cfg.width, num_inference_steps=cfg.steps,
-                guidance_scale=cfg.guidance_scale,
+                guidance_scale=cfg.guidance_scale, guidance_rescale=cfg.guidance_rescale,
                 negative_prompt=[cfg.negative_prompt] * batch if cfg.negative_prompt else None,
                 generator=generators, output_type='np')
             levels, attention = self.capture.result()

@@ -10,7 +10,9 @@ The recipe is SD's, shrunk to a laptop:
    0.18215 was.
 3. **UNet** (``UNet2DConditionModel``) + **text encoder** (``CLIPTextModel``):
    noise-prediction MSE under SD's training schedule (``DDPMScheduler``,
-   ``scaled_linear`` betas, 1000 steps), with 10% of captions dropped to the
+   ``scaled_linear`` betas, 1000 steps), or whatever schedule and prediction
+   type the recipe's scheduler declares (e.g. SD 2's ``v_prediction`` with a
+   zero terminal SNR, Lin et al. 2023), with 10% of captions dropped to the
    empty prompt so classifier-free guidance works. SD's text encoder was
    pretrained CLIP; ours learns from the captions jointly with the UNet.
 
@@ -475,6 +477,27 @@ def latent_scaling_factor(mean: torch.Tensor, std: Optional[torch.Tensor] = None
 # stage 2: UNet + text encoder
 
 
+def training_noise_scheduler(scheduler):
+    """The ``DDPMScheduler`` that noises training latents like ``scheduler`` samples.
+
+    It shares the sampler's noise schedule (betas, zero terminal SNR) and
+    prediction type, so a model trained with it matches the scheduler that is
+    shipped beside it.
+
+    Args:
+        scheduler: a diffusers scheduler (any type).
+
+    Returns:
+        DDPMScheduler: with ``clip_sample=False``.
+    """
+    import inspect
+
+    from diffusers import DDPMScheduler
+    accepted = inspect.signature(DDPMScheduler.__init__).parameters
+    config = {k: v for k, v in scheduler.config.items() if k in accepted}
+    return DDPMScheduler(**{**config, 'clip_sample': False})
+
+
 def diffusion_loss(unet, text_encoder, noise_scheduler, latents: torch.Tensor,
                    input_ids: torch.Tensor, generator: torch.Generator,
                    min_snr_gamma: float = 0.0) -> torch.Tensor:
@@ -503,7 +526,10 @@ def diffusion_loss(unet, text_encoder, noise_scheduler, latents: torch.Tensor,
     if min_snr_gamma > 0:
         alphas = noise_scheduler.alphas_cumprod[timesteps]
         snr = alphas / (1 - alphas)
-        weight = snr.clamp(max=min_snr_gamma) / snr
+        # a zero-terminal-SNR schedule has snr = 0 at its last step, where
+        # noise prediction is exact (the noisy latent is the noise): weight 1
+        weight = torch.where(snr > 0, snr.clamp(max=min_snr_gamma) / snr.clamp(min=1e-12),
+                             torch.ones_like(snr))
         if noise_scheduler.config.prediction_type == 'v_prediction':
             weight = snr.clamp(max=min_snr_gamma) / (snr + 1)
         per_sample = per_sample * weight
@@ -576,7 +602,6 @@ def train_unet(components: DiffusionComponents, latent_mean: torch.Tensor,
         resume (bool): continue from ``ckpt_path``.
         max_steps (int, optional): stop early in this call.
     """
-    from diffusers import DDPMScheduler
     loss_cfg = loss_cfg or UNetLossConfig()
     if isinstance(input_ids, torch.Tensor):
         ones = torch.ones(len(input_ids), dtype=torch.long)
@@ -585,7 +610,7 @@ def train_unet(components: DiffusionComponents, latent_mean: torch.Tensor,
         raise ValueError(f'{len(latent_mean)} latents but {len(input_ids)} captions')
     unet, text_encoder = components.unet, components.text_encoder
     scaling = components.vae.config.scaling_factor
-    noise_scheduler = DDPMScheduler(**SD_SCHEDULE, clip_sample=False)
+    noise_scheduler = training_noise_scheduler(components.scheduler)
     empty_ids = tokenize(components.tokenizer, [''])[0]
     modules = dict(unet=unet)
     if loss_cfg.train_text_encoder:
@@ -636,12 +661,14 @@ class TinySDRecipe:
         seed (int): seed of the initial weights.
         init_from (str, optional): a trained diffusers folder to continue
             from instead of starting from random weights. Its VAE (the VAE
-            stage is skipped; its ``scaling_factor`` is kept), tokenizer, text
-            encoder and scheduler are used as they are, and its UNet's weights
-            are loaded into a UNet built from ``unet``, which may add
-            attention blocks (see :func:`grow_unet`). ``vae``,
-            ``text_encoder``, ``scheduler``, ``num_merges`` and ``vae_stage``
-            are then unused.
+            stage is skipped; its ``scaling_factor`` is kept), tokenizer and
+            text encoder are used as they are, its scheduler's config is
+            updated by ``scheduler`` (which may change the prediction type or
+            the noise schedule: the UNet then learns the new one), and its
+            UNet's weights are loaded into a UNet built from ``unet``, which
+            may add attention blocks (see :func:`grow_unet`). ``vae``,
+            ``text_encoder``, ``num_merges`` and ``vae_stage`` are then
+            unused.
     """
 
     vae: dict = field(default_factory=lambda: dict(DEMO_VAE_CONFIG))
@@ -663,7 +690,8 @@ class TinySDRecipe:
 
 
 # what a checkpoint's weights depend on: a resumed run must not change these
-RECIPE_ARCHITECTURE = ('vae', 'unet', 'text_encoder', 'num_merges', 'seed', 'init_from')
+RECIPE_ARCHITECTURE = ('vae', 'unet', 'text_encoder', 'scheduler', 'num_merges', 'seed',
+                       'init_from')
 
 
 def check_resumable(work_dir: str, recipe: TinySDRecipe) -> None:
@@ -697,7 +725,7 @@ def warm_start_components(recipe: TinySDRecipe) -> DiffusionComponents:
     from diffusers import UNet2DConditionModel
 
     from .components import load_components
-    components = load_components(recipe.init_from)
+    components = load_components(recipe.init_from, scheduler=recipe.scheduler)
     torch.manual_seed(recipe.seed)
     unet = UNet2DConditionModel(**recipe.unet)
     new = grow_unet(unet, components.unet.state_dict())

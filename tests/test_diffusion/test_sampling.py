@@ -14,14 +14,18 @@ def sampler_parts(tiny_sd_folder):
     capture.detach()
 
 
-@pytest.mark.parametrize('scheduler', [None, dict(type='DPMSolverMultistepScheduler'),
-                                       dict(type='EulerDiscreteScheduler'),
-                                       dict(type='PNDMScheduler', skip_prk_steps=True)])
+@pytest.mark.parametrize('scheduler,rescale', [(None, 0.0),
+                                               (dict(type='DPMSolverMultistepScheduler'), 0.0),
+                                               (dict(type='EulerDiscreteScheduler'), 0.0),
+                                               (dict(type='PNDMScheduler', skip_prk_steps=True),
+                                                0.0),
+                                               (dict(type='DDIMScheduler'), 0.7)])
 def test_capture_does_not_change_the_images_of_diffusers_pipeline(
-        sampler_parts, tiny_sd_folder, scheduler):
+        sampler_parts, tiny_sd_folder, scheduler, rescale):
     from diffusers import StableDiffusionPipeline
     components, capture = sampler_parts
-    cfg = SamplingConfig(steps=4, guidance_scale=3.0, scheduler=scheduler)
+    cfg = SamplingConfig(steps=4, guidance_scale=3.0, scheduler=scheduler,
+                         guidance_rescale=rescale)
     sampler = CaptureSampler(components, capture, cfg)
     prompts = ['a photo of a person', 'a red cone on grass']
     batch = sampler(prompts, seeds=[11, 12], words=[['person'], ['cone']])
@@ -31,11 +35,15 @@ def test_capture_does_not_change_the_images_of_diffusers_pipeline(
         plain.scheduler = sampler.pipeline.scheduler.__class__.from_config(
             sampler.pipeline.scheduler.config)
     plain.set_progress_bar_config(disable=True)
-    ref = plain(prompts, num_inference_steps=4, guidance_scale=3.0, output_type='np',
-                generator=[torch.Generator().manual_seed(s) for s in (11, 12)]).images
+    ref = plain(prompts, num_inference_steps=4, guidance_scale=3.0, guidance_rescale=rescale,
+                output_type='np', generator=[torch.Generator().manual_seed(s) for s in (11, 12)]).images
     ref = (np.clip(ref, 0, 1) * 255).round().astype(np.uint8)
     assert np.array_equal(batch.images, ref)
     assert batch.images.shape == (2, 64, 64, 3)
+    if rescale:  # the option reaches the pipeline: without it the images differ
+        unscaled = CaptureSampler(components, capture, SamplingConfig(
+            steps=4, guidance_scale=3.0, scheduler=scheduler))(prompts, seeds=[11, 12])
+        assert not np.array_equal(unscaled.images, batch.images)
     # features of the conditional branch at the last step of the schedule
     assert batch.timestep == sampler.capture_timestep()
     assert batch.pyramid.batch_size == 2 and batch.pyramid.strides == [8, 16, 32, 64]

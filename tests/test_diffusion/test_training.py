@@ -320,3 +320,70 @@ def test_train_tiny_sd_cli_grows_a_folder(tmp_path):
         tool.main(common + ['--unet-config', '[1, 2]'])
     with pytest.raises(SystemExit, match='not a diffusers folder'):
         tool.main(common + ['--init-from', str(tmp_path / 'w1')])
+
+
+V_ZERO_SNR = dict(prediction_type='v_prediction', rescale_betas_zero_snr=True,
+                  timestep_spacing='trailing')
+
+
+def test_training_noise_scheduler_follows_the_shipped_scheduler():
+    from diffusers import DPMSolverMultistepScheduler
+
+    from mmdatasetdm.diffusion.training import SD_SCHEDULE, training_noise_scheduler
+    plain = training_noise_scheduler(DPMSolverMultistepScheduler(**SD_SCHEDULE))
+    assert plain.config.prediction_type == 'epsilon' and not plain.config.clip_sample
+    assert 0.004 < float(plain.alphas_cumprod[-1]) < 0.006  # SD's terminal SNR is not zero
+    v_zero = training_noise_scheduler(DPMSolverMultistepScheduler(**SD_SCHEDULE, **V_ZERO_SNR))
+    assert v_zero.config.prediction_type == 'v_prediction'
+    assert float(v_zero.alphas_cumprod[-1]) == 0.0  # the last step is pure noise
+    assert torch.allclose(v_zero.alphas_cumprod[0], plain.alphas_cumprod[0], atol=1e-3)
+
+
+@pytest.mark.parametrize('prediction_type', ['epsilon', 'v_prediction'])
+def test_min_snr_loss_is_finite_at_a_zero_terminal_snr(prediction_type):
+    from diffusers import DDPMScheduler
+
+    from mmdatasetdm.diffusion.training import diffusion_loss
+    components = tiny()
+    # two timesteps: t = 1 has SNR 0
+    scheduler = DDPMScheduler(num_train_timesteps=2, rescale_betas_zero_snr=True,
+                              prediction_type=prediction_type)
+    latents = torch.randn(8, 4, 8, 8, generator=torch.Generator().manual_seed(1))
+    ids = tokenize(components.tokenizer, CAPTIONS)
+    draws = torch.Generator().manual_seed(0)
+    torch.randn(latents.shape, generator=draws)
+    assert 1 in torch.randint(2, (8,), generator=draws).tolist()  # the batch holds t = 1
+    loss = diffusion_loss(components.unet, components.text_encoder, scheduler, latents, ids,
+                          torch.Generator().manual_seed(0), min_snr_gamma=5.0)
+    assert torch.isfinite(loss) and loss > 0
+
+
+def test_cli_trains_a_folder_on_to_another_prediction_type(tmp_path):
+    import json
+
+    from tests.tool_module import load_tool
+    tool = load_tool('train_tiny_sd.py')
+    world = toy_world(tmp_path / 'world', n=4)
+    recipe = TinySDRecipe(vae=VAE, unet=UNET, text_encoder=TEXT, num_merges=100,
+                          vae_stage=StageConfig(steps=1, batch_size=2, warmup=1),
+                          unet_stage=StageConfig(steps=1, batch_size=2, warmup=1))
+    first = str(tmp_path / 'first')
+    train_tiny_sd(toy_images(4), CAPTIONS[:4], first, str(tmp_path / 'w1'), recipe)
+    out, work = str(tmp_path / 'v'), str(tmp_path / 'w2')
+    common = ['--world', world, '--out', out, '--work-dir', work, '--unet-steps', '2',
+              '--batch-size', '2', '--init-from', first, '--unet-config', json.dumps(UNET)]
+    tool.main(common + ['--scheduler-config', json.dumps(V_ZERO_SNR), '--min-snr-gamma', '0'])
+    with open(osp.join(work, 'recipe.json')) as f:
+        saved = json.load(f)
+    assert saved['unet_loss']['min_snr_gamma'] == 0
+    assert {k: saved['scheduler'][k] for k in V_ZERO_SNR} == V_ZERO_SNR
+    # the folder ships the scheduler the UNet was trained for; the rest is the first folder's
+    shipped = load_components(out).scheduler.config
+    assert {k: shipped[k] for k in V_ZERO_SNR} == V_ZERO_SNR
+    assert shipped['beta_end'] == load_components(first).scheduler.config['beta_end']
+    assert load_components(first).scheduler.config['prediction_type'] == 'epsilon'
+
+    with pytest.raises(ValueError, match=r'w2/recipe\.json: .* trained with scheduler='):
+        tool.main(common + ['--resume'])  # the recipe's epsilon scheduler
+    with pytest.raises(SystemExit, match='--scheduler-config must be a JSON object'):
+        tool.main(common + ['--scheduler-config', '"v_prediction"'])

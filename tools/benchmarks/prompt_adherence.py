@@ -119,7 +119,8 @@ def caption_check(args, pipe, judge, log):
         np.asarray(Image.open(osp.join(args.world, r['file_name'])).convert('RGB'))
         for r in records])).permute(0, 3, 1, 2).contiguous()
     seeds = [args.seed * 100000 + 50000 + i for i in range(len(prompts))]
-    fake = sample(pipe, prompts, seeds, args.steps, args.guidance)
+    fake = sample(pipe, prompts, seeds, args.steps, args.guidance,
+                  guidance_rescale=args.guidance_rescale)
     rates = {}
     for kind, images in (('generated', fake), ('real', real)):
         probs = predict(judge, images) > 0.5
@@ -148,17 +149,18 @@ def conditioning_check(pipe, root: str, split: str, num_images: int,
     the image (same ground). The squared error inside the object's mask
     (area-resized to the latent grid) is averaged per class. A model that
     uses its text has a clearly lower error with the naming caption; no
-    sampling and no judge are involved.
+    sampling and no judge are involved. A ``v_prediction`` model's output is
+    converted to the noise it implies, so both kinds compare alike.
 
     Returns:
         dict: class -> dict(named, empty, other (mean errors), gain (% of the
         empty-prompt error the naming caption removes), count (objects)).
     """
-    from diffusers import DDPMScheduler
     from PIL import Image
 
-    from mmdatasetdm.diffusion.training import tokenize
-    noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
+    from mmdatasetdm.diffusion.training import tokenize, training_noise_scheduler
+    noise_scheduler = training_noise_scheduler(pipe.scheduler)
+    v_prediction = noise_scheduler.config.prediction_type == 'v_prediction'
     generator = torch.Generator().manual_seed(seed)
     with open(osp.join(root, 'captions', f'{split}.jsonl')) as f:
         records = [json.loads(line) for line in f][:num_images]
@@ -188,6 +190,9 @@ def conditioning_check(pipe, root: str, split: str, num_images: int,
                 noisy = noise_scheduler.add_noise(latent, noise, torch.tensor([t]))
                 pred = pipe.unet(noisy.expand(3, -1, -1, -1), torch.tensor([t] * 3),
                                  encoder_hidden_states=text).sample
+                if v_prediction:  # v = a * noise - s * x0, so noise = a * v + s * x_t
+                    alpha_bar = noise_scheduler.alphas_cumprod[t]
+                    pred = alpha_bar.sqrt() * pred + (1 - alpha_bar).sqrt() * noisy
                 err = ((pred - noise) ** 2).mean(1, keepdim=True)
                 per_prompt = (err * region).sum((1, 2, 3)) / region.sum()
                 for kind, value in zip(('named', 'empty', 'other'), per_prompt.tolist()):
@@ -340,13 +345,15 @@ def predict(model, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
 
 
 @torch.no_grad()
-def sample(pipe, prompts, seeds, steps: int, guidance: float, batch_size: int = 10):
+def sample(pipe, prompts, seeds, steps: int, guidance: float, batch_size: int = 10,
+           guidance_rescale: float = 0.0):
     """uint8 images (N, 3, H, W), one per (prompt, seed), from diffusers' pipeline."""
     out = []
     for i in range(0, len(prompts), batch_size):
         gens = [torch.Generator().manual_seed(int(s)) for s in seeds[i:i + batch_size]]
         result = pipe(list(prompts[i:i + batch_size]), num_inference_steps=steps,
-                      guidance_scale=guidance, generator=gens, output_type='np')
+                      guidance_scale=guidance, guidance_rescale=guidance_rescale,
+                      generator=gens, output_type='np')
         out.append(torch.from_numpy((result.images * 255).round().astype(np.uint8)))
     return torch.cat(out).permute(0, 3, 1, 2).contiguous()
 
@@ -393,6 +400,8 @@ def parse_args(argv=None):
     parser.add_argument('--per-class', type=int, default=20, help='prompts per class')
     parser.add_argument('--steps', type=int, default=20, help='sampling steps')
     parser.add_argument('--guidance', type=float, default=5.0, help='guidance scale')
+    parser.add_argument('--guidance-rescale', type=float, default=0.0,
+                        help="diffusers' guidance_rescale (0.7 for zero-terminal-SNR models)")
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--threads', type=int, default=1, help='torch CPU threads')
     parser.add_argument('--work-dir', default='work_dirs/prompt_adherence',
@@ -407,6 +416,9 @@ def parse_args(argv=None):
                         help="also measure, on this many of the judge's labelled test images, "
                              "how much the caption naming an object lowers the UNet's noise "
                              'error on it (no sampling)')
+    parser.add_argument('--conditioning-timesteps', type=lambda v: tuple(map(int, v.split(','))),
+                        default=CONDITIONING_TIMESTEPS, metavar='T1,T2,...',
+                        help='timesteps of the --conditioning check (default: %(default)s)')
     parser.add_argument('--judge-only', action='store_true',
                         help='train and evaluate the judge, sample nothing')
     parser.add_argument('--retrain-judge', action='store_true',
@@ -464,22 +476,25 @@ def main(argv=None):
                                                    requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
     log(f'model: {args.model}, {type(pipe.scheduler).__name__} {args.steps} steps, '
-        f'guidance {args.guidance}')
+        f'guidance {args.guidance} (rescale {args.guidance_rescale}), '
+        f'{pipe.scheduler.config.prediction_type}')
     conditioning = None
     if args.conditioning:
         conditioning = conditioning_check(pipe, judge_root, args.test_split, args.conditioning,
+                                          timesteps=args.conditioning_timesteps,
                                           seed=args.seed, min_pixels=args.min_pixels)
         for name, row in conditioning.items():
             log(f'  {name:7s} noise error in its mask at t='
-                f'{"/".join(map(str, CONDITIONING_TIMESTEPS))} ({row["count"]} objects): '
+                f'{"/".join(map(str, args.conditioning_timesteps))} ({row["count"]} objects): '
                 f'naming caption {row["named"]:.4f}, empty {row["empty"]:.4f}, another '
                 f'class {row["other"]:.4f}; the caption removes {row["gain"]:.1f}%')
     prompts = make_prompts(args.per_class, args.seed)
     seeds = [args.seed * 100000 + i for i in range(len(prompts))]
-    images = sample(pipe, [p for _, p in prompts], seeds, args.steps, args.guidance)
+    images = sample(pipe, [p for _, p in prompts], seeds, args.steps, args.guidance,
+                    guidance_rescale=args.guidance_rescale)
     probs = predict(judge, images)
     uncond = sample(pipe, [''] * (2 * args.per_class), seeds[:2 * args.per_class], args.steps,
-                    args.guidance)
+                    args.guidance, guidance_rescale=args.guidance_rescale)
     uncond_rate = (predict(judge, uncond) > 0.5).float().mean(0)
 
     hits = torch.tensor([probs[i, c] > 0.5 for i, (c, _) in enumerate(prompts)])
@@ -496,7 +511,8 @@ def main(argv=None):
               labels=list(CLASSES))
     result = dict(adherence=overall, samples=len(prompts), per_class=per_class,
                   prompts=[p for _, p in prompts], seeds=seeds, steps=args.steps,
-                  guidance=args.guidance, min_pixels=args.min_pixels, model=args.model,
+                  guidance=args.guidance, guidance_rescale=args.guidance_rescale,
+                  min_pixels=args.min_pixels, model=args.model,
                   seconds=round(time.time() - t0, 1))
     if conditioning is not None:
         result['conditioning'] = conditioning
@@ -508,7 +524,7 @@ def main(argv=None):
         cols = 6
         grid_prompts = [p for p in GRID_PROMPTS for _ in range(cols)]
         grid = sample(pipe, grid_prompts, list(range(len(grid_prompts))), args.steps,
-                      args.guidance)
+                      args.guidance, guidance_rescale=args.guidance_rescale)
         save_grid(args.grid, grid, rows=len(GRID_PROMPTS), labels=list(GRID_PROMPTS))
         log(f'sample grid: {args.grid}')
     log(f'prompt adherence: {overall:.1%} of {len(prompts)} samples show the prompted class '
