@@ -26,6 +26,16 @@ def test_prompts_name_one_class_each_and_captions_are_parsed():
     assert tool.caption_classes('a photo of a treehouse on grass') == []
 
 
+def test_wilson_interval_of_the_adherence_rate():
+    tool = load_tool('benchmarks/prompt_adherence.py')
+    # scipy.stats.binomtest(72, 100).proportion_ci(method='wilson')
+    assert tool.wilson_interval(72, 100) == pytest.approx((0.6251, 0.7986), abs=1e-4)
+    low, high = tool.wilson_interval(0, 10)
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
+    with pytest.raises(ValueError, match='at least one trial'):
+        tool.wilson_interval(0, 0)
+
+
 def test_judge_world_grows_on_demand_and_keeps_its_images(tmp_path):
     tool = load_tool('benchmarks/prompt_adherence.py')
     world = dict(format_version=4, seed=5, height=64, width=64, splits={})

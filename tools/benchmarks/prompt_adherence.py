@@ -95,6 +95,20 @@ def make_prompts(per_class: int, seed: int):
     return prompts
 
 
+def wilson_interval(hits: int, n: int, z: float = 1.96):
+    """The Wilson score interval of a rate ``hits / n`` (95% for ``z = 1.96``).
+
+    Returns:
+        tuple[float, float]: lower and upper bound.
+    """
+    if n <= 0:
+        raise ValueError(f'a rate needs at least one trial, got n={n}')
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def caption_classes(caption: str):
     """Indices of the classes a world caption names ("two people" -> person)."""
     import re
@@ -506,10 +520,12 @@ def main(argv=None):
         log(f'  {name:7s} adherence {per_class[name]["adherence"]:.0%} '
             f'(empty prompt: {uncond_rate[c].item():.0%})')
     overall = hits.float().mean().item()
+    interval = wilson_interval(int(hits.sum()), len(hits))
     os.makedirs(args.work_dir, exist_ok=True)
     save_grid(osp.join(args.work_dir, 'adherence_samples.png'), images, rows=len(CLASSES),
               labels=list(CLASSES))
-    result = dict(adherence=overall, samples=len(prompts), per_class=per_class,
+    result = dict(adherence=overall, adherence_95ci=list(interval), samples=len(prompts),
+                  per_class=per_class,
                   prompts=[p for _, p in prompts], seeds=seeds, steps=args.steps,
                   guidance=args.guidance, guidance_rescale=args.guidance_rescale,
                   min_pixels=args.min_pixels, model=args.model,
@@ -527,7 +543,8 @@ def main(argv=None):
                       args.guidance, guidance_rescale=args.guidance_rescale)
         save_grid(args.grid, grid, rows=len(GRID_PROMPTS), labels=list(GRID_PROMPTS))
         log(f'sample grid: {args.grid}')
-    log(f'prompt adherence: {overall:.1%} of {len(prompts)} samples show the prompted class '
+    log(f'prompt adherence: {overall:.1%} (95% interval {interval[0]:.1%}-{interval[1]:.1%}) '
+        f'of {len(prompts)} samples show the prompted class '
         f'(judge: real-image CNN, p > 0.5); {time.time() - t0:.0f} s')
     return result
 
