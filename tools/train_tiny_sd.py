@@ -61,6 +61,9 @@ def parse_args(argv=None):
                              'true, "timestep_spacing": "trailing"}\'')
     parser.add_argument('--min-snr-gamma', type=float,
                         help='Min-SNR loss weighting gamma of the UNet stage (0: plain MSE)')
+    parser.add_argument('--timestep-bias', nargs=3, metavar=('STRATEGY', 'MULTIPLIER', 'PORTION'),
+                        help="draw some training timesteps more often, e.g. 'later 2 0.5' (the "
+                             'noisier half twice as often; see UNetLossConfig)')
     parser.add_argument('--init-from', metavar='FOLDER',
                         help='continue from a trained diffusers folder: its VAE, tokenizer and '
                              'text encoder, and its UNet weights loaded into the (possibly '
@@ -82,7 +85,8 @@ def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     from mmdatasetdm.diffusion.training import (TinySDRecipe, finetune_decoder,
-                                                load_image_folder_split, train_tiny_sd)
+                                                load_image_folder_split, timestep_weights,
+                                                train_tiny_sd)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s', stream=sys.stdout,
                         force=True)
     recipe = TinySDRecipe()
@@ -106,6 +110,20 @@ def main(argv=None):
         recipe.scheduler.update(args.scheduler_config)
     if args.min_snr_gamma is not None:
         recipe.unet_loss.min_snr_gamma = args.min_snr_gamma
+    if args.timestep_bias is not None:
+        strategy, multiplier, portion = args.timestep_bias
+        try:
+            multiplier, portion = float(multiplier), float(portion)
+        except ValueError:
+            raise SystemExit(f'--timestep-bias {" ".join(args.timestep_bias)}: MULTIPLIER and '
+                             'PORTION must be numbers')
+        try:  # fail now, not after the latents are encoded
+            timestep_weights(1000, strategy, multiplier, portion)
+        except ValueError as error:
+            raise SystemExit(f'--timestep-bias: {error}')
+        recipe.unet_loss.timestep_bias_strategy = strategy
+        recipe.unet_loss.timestep_bias_multiplier = multiplier
+        recipe.unet_loss.timestep_bias_portion = portion
     if args.init_from is not None:
         if not osp.isfile(osp.join(args.init_from, 'model_index.json')):
             raise SystemExit(f'--init-from {args.init_from}: not a diffusers folder '

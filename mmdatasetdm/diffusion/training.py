@@ -130,12 +130,21 @@ class UNetLossConfig:
             step ``k`` uses ``min(ema_decay, (1 + k) / (10 + k))``.
         train_text_encoder (bool): learn the text encoder jointly (SD's was
             pretrained CLIP; ours has only the captions to learn from).
+        timestep_bias_strategy (str): which training timesteps are drawn more
+            often, as in diffusers' SDXL training scripts: ``'none'``
+            (uniform), ``'later'`` (the noisiest, where the layout and hence
+            the prompt's objects are decided) or ``'earlier'`` (fine detail).
+        timestep_bias_multiplier (float): how much more often.
+        timestep_bias_portion (float): the fraction of timesteps biased.
     """
 
     caption_dropout: float = 0.1
     min_snr_gamma: float = 5.0
     ema_decay: float = 0.999
     train_text_encoder: bool = True
+    timestep_bias_strategy: str = 'none'
+    timestep_bias_multiplier: float = 1.0
+    timestep_bias_portion: float = 0.25
 
 
 # ----------------------------------------------------------------------------
@@ -498,9 +507,32 @@ def training_noise_scheduler(scheduler):
     return DDPMScheduler(**{**config, 'clip_sample': False})
 
 
+def timestep_weights(num_timesteps: int, strategy: str = 'none', multiplier: float = 1.0,
+                     portion: float = 0.25) -> torch.Tensor:
+    """Sampling weights of the training timesteps (see :class:`UNetLossConfig`).
+
+    Returns:
+        Tensor: shape (num_timesteps,), summing to 1.
+    """
+    if strategy not in ('none', 'later', 'earlier'):
+        raise ValueError(f"timestep_bias_strategy must be 'none', 'later' or 'earlier', "
+                         f'got {strategy!r}')
+    if not 0 < portion <= 1 or multiplier <= 0:
+        raise ValueError(f'timestep bias needs 0 < portion <= 1 and multiplier > 0, got '
+                         f'portion={portion}, multiplier={multiplier}')
+    weights = torch.ones(num_timesteps)
+    biased = max(1, round(portion * num_timesteps))
+    if strategy == 'later':
+        weights[-biased:] *= multiplier
+    elif strategy == 'earlier':
+        weights[:biased] *= multiplier
+    return weights / weights.sum()
+
+
 def diffusion_loss(unet, text_encoder, noise_scheduler, latents: torch.Tensor,
                    input_ids: torch.Tensor, generator: torch.Generator,
-                   min_snr_gamma: float = 0.0) -> torch.Tensor:
+                   min_snr_gamma: float = 0.0,
+                   weights: Optional[torch.Tensor] = None) -> torch.Tensor:
     """SD's noise-prediction loss of a batch of scaled latents.
 
     Args:
@@ -511,10 +543,16 @@ def diffusion_loss(unet, text_encoder, noise_scheduler, latents: torch.Tensor,
         input_ids (Tensor): token ids, shape (B, L).
         generator: source of the noise and timesteps.
         min_snr_gamma (float): Min-SNR weighting (0 = plain MSE).
+        weights (Tensor, optional): sampling weights of the timesteps
+            (:func:`timestep_weights`); default uniform.
     """
     noise = torch.randn(latents.shape, generator=generator)
-    timesteps = torch.randint(noise_scheduler.config.num_train_timesteps, (latents.shape[0],),
-                              generator=generator)
+    if weights is None:
+        timesteps = torch.randint(noise_scheduler.config.num_train_timesteps,
+                                  (latents.shape[0],), generator=generator)
+    else:
+        timesteps = torch.multinomial(weights, latents.shape[0], replacement=True,
+                                      generator=generator)
     noisy = noise_scheduler.add_noise(latents, noise, timesteps)
     hidden = text_encoder(input_ids)[0]
     pred = unet(noisy, timesteps, encoder_hidden_states=hidden).sample
@@ -611,6 +649,12 @@ def train_unet(components: DiffusionComponents, latent_mean: torch.Tensor,
     unet, text_encoder = components.unet, components.text_encoder
     scaling = components.vae.config.scaling_factor
     noise_scheduler = training_noise_scheduler(components.scheduler)
+    weights = None
+    if loss_cfg.timestep_bias_strategy != 'none':
+        weights = timestep_weights(noise_scheduler.config.num_train_timesteps,
+                                   loss_cfg.timestep_bias_strategy,
+                                   loss_cfg.timestep_bias_multiplier,
+                                   loss_cfg.timestep_bias_portion)
     empty_ids = tokenize(components.tokenizer, [''])[0]
     modules = dict(unet=unet)
     if loss_cfg.train_text_encoder:
@@ -631,7 +675,7 @@ def train_unet(components: DiffusionComponents, latent_mean: torch.Tensor,
         if not loss_cfg.train_text_encoder:
             text_encoder.eval()
         return diffusion_loss(unet, text_encoder, noise_scheduler, latents, ids, generator,
-                              loss_cfg.min_snr_gamma)
+                              loss_cfg.min_snr_gamma, weights)
 
     result = _run_stage('unet', modules, optimizer, cfg, step_fn, ckpt_path, resume, max_steps,
                         ema=ema, ema_decay=loss_cfg.ema_decay)

@@ -372,10 +372,14 @@ def test_cli_trains_a_folder_on_to_another_prediction_type(tmp_path):
     out, work = str(tmp_path / 'v'), str(tmp_path / 'w2')
     common = ['--world', world, '--out', out, '--work-dir', work, '--unet-steps', '2',
               '--batch-size', '2', '--init-from', first, '--unet-config', json.dumps(UNET)]
-    tool.main(common + ['--scheduler-config', json.dumps(V_ZERO_SNR), '--min-snr-gamma', '0'])
+    tool.main(common + ['--scheduler-config', json.dumps(V_ZERO_SNR), '--min-snr-gamma', '0',
+                        '--timestep-bias', 'later', '2', '0.5'])
     with open(osp.join(work, 'recipe.json')) as f:
         saved = json.load(f)
     assert saved['unet_loss']['min_snr_gamma'] == 0
+    loss = saved['unet_loss']
+    assert (loss['timestep_bias_strategy'], loss['timestep_bias_multiplier'],
+            loss['timestep_bias_portion']) == ('later', 2.0, 0.5)
     assert {k: saved['scheduler'][k] for k in V_ZERO_SNR} == V_ZERO_SNR
     # the folder ships the scheduler the UNet was trained for; the rest is the first folder's
     shipped = load_components(out).scheduler.config
@@ -387,3 +391,33 @@ def test_cli_trains_a_folder_on_to_another_prediction_type(tmp_path):
         tool.main(common + ['--resume'])  # the recipe's epsilon scheduler
     with pytest.raises(SystemExit, match='--scheduler-config must be a JSON object'):
         tool.main(common + ['--scheduler-config', '"v_prediction"'])
+
+
+def test_timestep_bias_draws_the_biased_timesteps_more_often():
+    from mmdatasetdm.diffusion.training import timestep_weights
+    assert torch.equal(timestep_weights(4), torch.full((4,), 0.25))
+    later = timestep_weights(10, 'later', 3.0, 0.2)
+    assert later.sum().item() == pytest.approx(1.0)
+    assert torch.allclose(later, torch.tensor([1.] * 8 + [3.] * 2) / 14)
+    earlier = timestep_weights(10, 'earlier', 3.0, 0.2)
+    assert torch.allclose(earlier, later.flip(0))
+    with pytest.raises(ValueError, match="'later' or 'earlier', got 'late'"):
+        timestep_weights(10, 'late', 2.0, 0.5)
+    with pytest.raises(ValueError, match='0 < portion <= 1'):
+        timestep_weights(10, 'later', 2.0, 0.0)
+
+    # the loss draws its timesteps from the weights: only the last one here
+    from diffusers import DDPMScheduler
+
+    from mmdatasetdm.diffusion.training import diffusion_loss
+    components = tiny()
+    seen = []
+    unet = components.unet
+
+    def spy(noisy, timesteps, encoder_hidden_states):
+        seen.extend(timesteps.tolist())
+        return unet(noisy, timesteps, encoder_hidden_states=encoder_hidden_states)
+    diffusion_loss(spy, components.text_encoder, DDPMScheduler(num_train_timesteps=10),
+                   torch.randn(8, 4, 8, 8), tokenize(components.tokenizer, CAPTIONS),
+                   torch.Generator().manual_seed(0), weights=timestep_weights(10, 'later', 1e9, 0.1))
+    assert seen == [9] * 8
