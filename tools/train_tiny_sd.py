@@ -25,7 +25,8 @@ Example::
 The recipe (model sizes, losses, schedules) is
 :class:`mmdatasetdm.diffusion.training.TinySDRecipe`; the flags below
 override its step counts, batch sizes, learning rate and intervals, its UNet
-architecture, its noise schedule and prediction type, and its starting point. A resume must keep the architecture.
+architecture, its noise schedule, prediction type and loss weighting, and its
+starting point. A resume must keep the architecture.
 """
 import argparse
 import json

@@ -419,5 +419,6 @@ def test_timestep_bias_draws_the_biased_timesteps_more_often():
         return unet(noisy, timesteps, encoder_hidden_states=encoder_hidden_states)
     diffusion_loss(spy, components.text_encoder, DDPMScheduler(num_train_timesteps=10),
                    torch.randn(8, 4, 8, 8), tokenize(components.tokenizer, CAPTIONS),
-                   torch.Generator().manual_seed(0), weights=timestep_weights(10, 'later', 1e9, 0.1))
+                   torch.Generator().manual_seed(0),
+                   weights=timestep_weights(10, 'later', 1e9, 0.1))
     assert seen == [9] * 8
