@@ -64,16 +64,23 @@ def test_judge_world_grows_on_demand_and_keeps_its_images(tmp_path):
         assert json.load(f)['seed'] == 5
 
 
-def test_conditioning_check_compares_captions_inside_object_masks(tmp_path):
+def untrained_demo_model_and_judge_world(tmp_path, num_test):
+    """The adherence tool, demo-architecture components with random weights and a
+    pool-like world with ``num_test`` labelled judge test images."""
     from mmdatasetdm.diffusion import build_components, training
     tool = load_tool('benchmarks/prompt_adherence.py')
     components = build_components(
         unet=training.DEMO_UNET_CONFIG, vae=training.DEMO_VAE_CONFIG,
         text_encoder=training.DEMO_TEXT_ENCODER_CONFIG, scheduler=training.DEMO_SCHEDULER_CONFIG,
         vocabulary=[p for _, p in tool.make_prompts(4, 0)], num_merges=100, seed=0)
-    pipe = components.as_pipeline()
     world = dict(format_version=4, seed=5, height=64, width=64, splits={})
-    root = tool.pool_like_world(world, str(tmp_path), num_train=1, num_test=4)
+    root = tool.pool_like_world(world, str(tmp_path), num_train=1, num_test=num_test)
+    return tool, components, root
+
+
+def test_conditioning_check_compares_captions_inside_object_masks(tmp_path):
+    tool, components, root = untrained_demo_model_and_judge_world(tmp_path, num_test=4)
+    pipe = components.as_pipeline()
     result = tool.conditioning_check(pipe, root, 'judge_test', 4, timesteps=(500, 900))
     # every class counted is one that an alt caption names and its mask shows
     expected = {}
@@ -97,15 +104,9 @@ def test_conditioning_check_reads_a_v_prediction_model_as_the_noise_it_implies(t
     """A v-prediction UNet that is an epsilon UNet re-parametrised scores the same."""
     from types import SimpleNamespace
 
-    from mmdatasetdm.diffusion import build_components, training
-    tool = load_tool('benchmarks/prompt_adherence.py')
-    components = build_components(
-        unet=training.DEMO_UNET_CONFIG, vae=training.DEMO_VAE_CONFIG,
-        text_encoder=training.DEMO_TEXT_ENCODER_CONFIG, scheduler=training.DEMO_SCHEDULER_CONFIG,
-        vocabulary=[p for _, p in tool.make_prompts(4, 0)], num_merges=100, seed=0)
+    from mmdatasetdm.diffusion import training
+    tool, components, root = untrained_demo_model_and_judge_world(tmp_path, num_test=3)
     eps_pipe = components.as_pipeline()
-    world = dict(format_version=4, seed=5, height=64, width=64, splits={})
-    root = tool.pool_like_world(world, str(tmp_path), num_train=1, num_test=3)
     expected = tool.conditioning_check(eps_pipe, root, 'judge_test', 3, timesteps=(300, 800))
 
     alphas = training.training_noise_scheduler(components.scheduler).alphas_cumprod

@@ -33,6 +33,7 @@ import json
 import logging
 import os.path as osp
 import sys
+from dataclasses import replace
 
 import torch
 
@@ -86,8 +87,7 @@ def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     from mmdatasetdm.diffusion.training import (TinySDRecipe, finetune_decoder,
-                                                load_image_folder_split, timestep_weights,
-                                                train_tiny_sd)
+                                                load_image_folder_split, train_tiny_sd)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s', stream=sys.stdout,
                         force=True)
     recipe = TinySDRecipe()
@@ -100,15 +100,13 @@ def main(argv=None):
                 setattr(stage, name, getattr(args, name))
     if args.lr is not None:
         recipe.unet_stage.lr = args.lr
-    if args.unet_config is not None:
-        if not isinstance(args.unet_config, dict):
-            raise SystemExit(f'--unet-config must be a JSON object, got {args.unet_config!r}')
-        recipe.unet.update(args.unet_config)
-    if args.scheduler_config is not None:
-        if not isinstance(args.scheduler_config, dict):
-            raise SystemExit('--scheduler-config must be a JSON object, got '
-                             f'{args.scheduler_config!r}')
-        recipe.scheduler.update(args.scheduler_config)
+    for flag, overrides, config in (('--unet-config', args.unet_config, recipe.unet),
+                                    ('--scheduler-config', args.scheduler_config,
+                                     recipe.scheduler)):
+        if overrides is not None:
+            if not isinstance(overrides, dict):
+                raise SystemExit(f'{flag} must be a JSON object, got {overrides!r}')
+            config.update(overrides)
     if args.min_snr_gamma is not None:
         recipe.unet_loss.min_snr_gamma = args.min_snr_gamma
     if args.timestep_bias is not None:
@@ -118,13 +116,12 @@ def main(argv=None):
         except ValueError:
             raise SystemExit(f'--timestep-bias {" ".join(args.timestep_bias)}: MULTIPLIER and '
                              'PORTION must be numbers')
-        try:  # fail now, not after the latents are encoded
-            timestep_weights(1000, strategy, multiplier, portion)
+        try:  # the config checks itself: fail now, not after the latents are encoded
+            recipe.unet_loss = replace(recipe.unet_loss, timestep_bias_strategy=strategy,
+                                       timestep_bias_multiplier=multiplier,
+                                       timestep_bias_portion=portion)
         except ValueError as error:
             raise SystemExit(f'--timestep-bias: {error}')
-        recipe.unet_loss.timestep_bias_strategy = strategy
-        recipe.unet_loss.timestep_bias_multiplier = multiplier
-        recipe.unet_loss.timestep_bias_portion = portion
     if args.init_from is not None:
         if not osp.isfile(osp.join(args.init_from, 'model_index.json')):
             raise SystemExit(f'--init-from {args.init_from}: not a diffusers folder '

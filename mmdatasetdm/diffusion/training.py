@@ -146,6 +146,20 @@ class UNetLossConfig:
     timestep_bias_multiplier: float = 1.0
     timestep_bias_portion: float = 0.25
 
+    def __post_init__(self):
+        check_timestep_bias(self.timestep_bias_strategy, self.timestep_bias_multiplier,
+                            self.timestep_bias_portion)
+
+
+def check_timestep_bias(strategy: str, multiplier: float, portion: float) -> None:
+    """Raise ``ValueError`` unless the timestep bias is one :func:`timestep_weights` can draw."""
+    if strategy not in ('none', 'later', 'earlier'):
+        raise ValueError(f"timestep_bias_strategy must be 'none', 'later' or 'earlier', "
+                         f'got {strategy!r}')
+    if not 0 < portion <= 1 or multiplier <= 0:
+        raise ValueError(f'timestep bias needs 0 < portion <= 1 and multiplier > 0, got '
+                         f'portion={portion}, multiplier={multiplier}')
+
 
 # ----------------------------------------------------------------------------
 # data
@@ -514,12 +528,7 @@ def timestep_weights(num_timesteps: int, strategy: str = 'none', multiplier: flo
     Returns:
         Tensor: shape (num_timesteps,), summing to 1.
     """
-    if strategy not in ('none', 'later', 'earlier'):
-        raise ValueError(f"timestep_bias_strategy must be 'none', 'later' or 'earlier', "
-                         f'got {strategy!r}')
-    if not 0 < portion <= 1 or multiplier <= 0:
-        raise ValueError(f'timestep bias needs 0 < portion <= 1 and multiplier > 0, got '
-                         f'portion={portion}, multiplier={multiplier}')
+    check_timestep_bias(strategy, multiplier, portion)
     weights = torch.ones(num_timesteps)
     biased = max(1, round(portion * num_timesteps))
     if strategy == 'later':

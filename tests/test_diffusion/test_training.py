@@ -293,9 +293,8 @@ def test_warm_start_grows_a_trained_folder_and_guards_its_resume(tmp_path):
                       TinySDRecipe(unet=GROWN_UNET, init_from=out), resume=True)
 
 
-def test_train_tiny_sd_cli_grows_a_folder(tmp_path):
-    import json
-
+def cli_and_a_trained_folder(tmp_path):
+    """``tools/train_tiny_sd.py``, a 4-image toy world and a folder trained one step on it."""
     from tests.tool_module import load_tool
     tool = load_tool('train_tiny_sd.py')
     world = toy_world(tmp_path / 'world', n=4)
@@ -304,6 +303,13 @@ def test_train_tiny_sd_cli_grows_a_folder(tmp_path):
                           unet_stage=StageConfig(steps=1, batch_size=2, warmup=1))
     first = str(tmp_path / 'first')
     train_tiny_sd(toy_images(4), CAPTIONS[:4], first, str(tmp_path / 'w1'), recipe)
+    return tool, world, first
+
+
+def test_train_tiny_sd_cli_grows_a_folder(tmp_path):
+    import json
+
+    tool, world, first = cli_and_a_trained_folder(tmp_path)
     out, work = str(tmp_path / 'grown'), str(tmp_path / 'w2')
     common = ['--world', world, '--out', out, '--work-dir', work, '--unet-steps', '2',
               '--batch-size', '2', '--alt-captions']
@@ -361,14 +367,7 @@ def test_min_snr_loss_is_finite_at_a_zero_terminal_snr(prediction_type):
 def test_cli_trains_a_folder_on_to_another_prediction_type(tmp_path):
     import json
 
-    from tests.tool_module import load_tool
-    tool = load_tool('train_tiny_sd.py')
-    world = toy_world(tmp_path / 'world', n=4)
-    recipe = TinySDRecipe(vae=VAE, unet=UNET, text_encoder=TEXT, num_merges=100,
-                          vae_stage=StageConfig(steps=1, batch_size=2, warmup=1),
-                          unet_stage=StageConfig(steps=1, batch_size=2, warmup=1))
-    first = str(tmp_path / 'first')
-    train_tiny_sd(toy_images(4), CAPTIONS[:4], first, str(tmp_path / 'w1'), recipe)
+    tool, world, first = cli_and_a_trained_folder(tmp_path)
     out, work = str(tmp_path / 'v'), str(tmp_path / 'w2')
     common = ['--world', world, '--out', out, '--work-dir', work, '--unet-steps', '2',
               '--batch-size', '2', '--init-from', first, '--unet-config', json.dumps(UNET)]
@@ -405,6 +404,8 @@ def test_timestep_bias_draws_the_biased_timesteps_more_often():
         timestep_weights(10, 'late', 2.0, 0.5)
     with pytest.raises(ValueError, match='0 < portion <= 1'):
         timestep_weights(10, 'later', 2.0, 0.0)
+    with pytest.raises(ValueError, match="got 'late'"):  # the config checks itself
+        UNetLossConfig(timestep_bias_strategy='late')
 
     # the loss draws its timesteps from the weights: only the last one here
     from diffusers import DDPMScheduler
