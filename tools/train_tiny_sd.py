@@ -73,6 +73,9 @@ def parse_args(argv=None):
     parser.add_argument('--ckpt-every', type=int, help='checkpoint interval (steps)')
     parser.add_argument('--log-every', type=int, help='log interval (steps)')
     parser.add_argument('--limit', type=int, help='use only the first N images')
+    parser.add_argument('--device', help="where to train, e.g. 'cuda' or 'cuda:1' (default: "
+                        "'cuda' when a GPU is visible, else 'cpu'); the random draws do not "
+                        'depend on it, so a run can resume on another device')
     parser.add_argument('--threads', type=int, default=1,
                         help='torch CPU threads (1 is fastest on a shared machine)')
     parser.add_argument('--alt-captions', action='store_true',
@@ -127,16 +130,23 @@ def main(argv=None):
             raise SystemExit(f'--init-from {args.init_from}: not a diffusers folder '
                              '(no model_index.json)')
         recipe.init_from = args.init_from
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    try:
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError) as error:
+        raise SystemExit(f'--device {device}: {error}')
+    logging.info('training on %s', device)
     images, captions = load_image_folder_split(args.world, args.split, args.limit,
                                                alt_captions=args.alt_captions)
     logging.info('%d images %s from %s', len(images), tuple(images.shape[1:]),
                  osp.join(args.world, 'images', args.split))
     if args.stage == 'decoder':
-        result = finetune_decoder(images, args.work_dir, recipe, resume=args.resume)
+        result = finetune_decoder(images, args.work_dir, recipe, resume=args.resume,
+                                  device=device)
         print(json.dumps(dict(decoder_step=result.step, seconds=round(result.seconds, 1))))
         return
     summary = train_tiny_sd(images, captions, args.out, args.work_dir, recipe,
-                            resume=args.resume)
+                            resume=args.resume, device=device)
     print(json.dumps(summary, indent=2))
 
 

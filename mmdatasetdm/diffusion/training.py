@@ -434,6 +434,9 @@ def train_vae(vae, images: torch.Tensor, cfg: StageConfig,
               decoder_only: bool = False) -> StageResult:
     """Train ``vae`` on uint8 images with random mini-batches.
 
+    The VAE trains on the device it is on; ``images`` stay on the CPU and
+    each batch is moved there.
+
     Args:
         vae: ``AutoencoderKL`` (trained in place).
         images (Tensor): uint8, shape (N, 3, H, W).
@@ -462,7 +465,7 @@ def train_vae(vae, images: torch.Tensor, cfg: StageConfig,
         batch = to_model_range(images[index])
         flip = torch.rand(cfg.batch_size, generator=generator) < 0.5
         batch = torch.where(flip[:, None, None, None], batch.flip(3), batch)
-        return vae_loss(vae, batch, generator, weights)
+        return vae_loss(vae, batch.to(vae.device), generator, weights)
 
     result = _run_stage('vae-decoder' if decoder_only else 'vae', dict(vae=vae), optimizer, cfg,
                         step_fn, ckpt_path, resume, max_steps)
@@ -475,15 +478,18 @@ def encode_latents(vae, images: torch.Tensor,
                    batch_size: int = 64) -> Tuple[torch.Tensor, torch.Tensor]:
     """Posterior mean and std of every image (unscaled latents).
 
+    The VAE encodes on its device.
+
     Returns:
-        tuple: ``mean`` and ``std``, float Tensors of shape (N, C, h, w).
+        tuple: ``mean`` and ``std``, float CPU Tensors of shape (N, C, h, w).
     """
     vae.eval()
     means, stds = [], []
     for start in range(0, len(images), batch_size):
-        dist = vae.encode(to_model_range(images[start:start + batch_size])).latent_dist
-        means.append(dist.mean)
-        stds.append(dist.std)
+        batch = to_model_range(images[start:start + batch_size]).to(vae.device)
+        dist = vae.encode(batch).latent_dist
+        means.append(dist.mean.cpu())
+        stds.append(dist.std.cpu())
     return torch.cat(means), torch.cat(stds)
 
 
@@ -550,7 +556,9 @@ def diffusion_loss(unet, text_encoder, noise_scheduler, latents: torch.Tensor,
         noise_scheduler: a ``DDPMScheduler`` (training schedule).
         latents (Tensor): scaled latents, shape (B, C, h, w).
         input_ids (Tensor): token ids, shape (B, L).
-        generator: source of the noise and timesteps.
+        generator: source of the noise and timesteps, a CPU generator: the
+            draws are made on the CPU and moved to the latents' device, so a
+            run draws the same noise on any device and resumes on another.
         min_snr_gamma (float): Min-SNR weighting (0 = plain MSE).
         weights (Tensor, optional): sampling weights of the timesteps
             (:func:`timestep_weights`); default uniform.
@@ -562,6 +570,9 @@ def diffusion_loss(unet, text_encoder, noise_scheduler, latents: torch.Tensor,
     else:
         timesteps = torch.multinomial(weights, latents.shape[0], replacement=True,
                                       generator=generator)
+    alphas = noise_scheduler.alphas_cumprod[timesteps]
+    device = latents.device
+    noise, timesteps, input_ids = noise.to(device), timesteps.to(device), input_ids.to(device)
     noisy = noise_scheduler.add_noise(latents, noise, timesteps)
     hidden = text_encoder(input_ids)[0]
     pred = unet(noisy, timesteps, encoder_hidden_states=hidden).sample
@@ -571,8 +582,7 @@ def diffusion_loss(unet, text_encoder, noise_scheduler, latents: torch.Tensor,
         target = noise
     per_sample = F.mse_loss(pred, target, reduction='none').mean(dim=(1, 2, 3))
     if min_snr_gamma > 0:
-        alphas = noise_scheduler.alphas_cumprod[timesteps]
-        snr = alphas / (1 - alphas)
+        snr = (alphas / (1 - alphas)).to(device)
         # a zero-terminal-SNR schedule has snr = 0 at its last step, where
         # noise prediction is exact (the noisy latent is the noise): weight 1
         weight = torch.where(snr > 0, snr.clamp(max=min_snr_gamma) / snr.clamp(min=1e-12),
@@ -634,8 +644,10 @@ def train_unet(components: DiffusionComponents, latent_mean: torch.Tensor,
                resume: bool = False, max_steps: Optional[int] = None) -> StageResult:
     """Train the UNet (and text encoder) on cached latents and captions.
 
-    The VAE's ``scaling_factor`` must already be set. On return the
-    components hold the EMA weights when ``loss_cfg.ema_decay > 0``.
+    The VAE's ``scaling_factor`` must already be set. The UNet and text
+    encoder train on the UNet's device; the latents and captions stay on the
+    CPU and each batch is moved there. On return the components hold the EMA
+    weights when ``loss_cfg.ema_decay > 0``.
 
     Args:
         components (DiffusionComponents): trained in place.
@@ -677,7 +689,7 @@ def train_unet(components: DiffusionComponents, latent_mean: torch.Tensor,
     def step_fn(generator):
         index = torch.randint(len(latent_mean), (cfg.batch_size,), generator=generator)
         eps = torch.randn(latent_mean[index].shape, generator=generator)
-        latents = (latent_mean[index] + latent_std[index] * eps) * scaling
+        latents = ((latent_mean[index] + latent_std[index] * eps) * scaling).to(unet.device)
         ids = input_ids.draw(index, generator)
         drop = torch.rand(cfg.batch_size, generator=generator) < loss_cfg.caption_dropout
         ids[drop] = empty_ids
@@ -792,7 +804,8 @@ def warm_start_components(recipe: TinySDRecipe) -> DiffusionComponents:
 def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[str]]], out: str,
                   work_dir: str,
                   recipe: Optional[TinySDRecipe] = None, resume: bool = False,
-                  max_steps: Optional[int] = None) -> Dict:
+                  max_steps: Optional[int] = None,
+                  device: Union[str, torch.device] = 'cpu') -> Dict:
     """Train the VAE, cache latents, train UNet + text encoder, save a folder.
 
     Each stage's checkpoint lives in ``work_dir`` (``vae.pth``,
@@ -816,6 +829,10 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[s
         max_steps (int, optional): run at most this many steps per stage in
             this call (for time-sliced training); ``out`` is written only
             when everything is finished.
+        device (str | torch.device): where the networks train (e.g.
+            ``'cuda'``). The random draws are made on the CPU, so a run
+            draws the same batches, noise and timesteps on any device, and a
+            checkpoint written on one device resumes on another.
 
     Returns:
         dict: a summary (steps, seconds, last losses, scaling factor, whether
@@ -831,7 +848,7 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[s
         json.dump(asdict(recipe), f, indent=2, default=list)
     summary = dict(num_images=len(images))
     if recipe.init_from:
-        components = warm_start_components(recipe)
+        components = warm_start_components(recipe).to(device)
         summary['init_from'] = recipe.init_from
     else:
         tokenizer_dir = osp.join(work_dir, 'tokenizer')
@@ -844,6 +861,7 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[s
             vocabulary=[c for group in caption_groups(captions) for c in group],
             num_merges=recipe.num_merges, tokenizer_dir=tokenizer_dir, seed=recipe.seed,
             learn_tokenizer=not reuse_tokenizer)
+        components.to(device)
 
         vae_ckpt = osp.join(work_dir, 'vae.pth')
         vae_result = train_vae(components.vae, images, recipe.vae_stage, recipe.vae_loss,
@@ -886,7 +904,7 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[s
                            decoder_ckpt, int(state['step']), int(state['total_steps']))
         _load_decoder(components.vae, state['modules']['vae'])
         summary['decoder_finetune_steps'] = int(state['step'])
-    components.save_pretrained(out)
+    components.to('cpu').save_pretrained(out)
     summary['finished'] = True
     summary['out'] = out
     return summary
@@ -904,7 +922,8 @@ def _load_decoder(vae, state_dict: Dict[str, torch.Tensor]) -> None:
 
 
 def finetune_decoder(images: torch.Tensor, work_dir: str, recipe: Optional[TinySDRecipe] = None,
-                     resume: bool = False, max_steps: Optional[int] = None) -> StageResult:
+                     resume: bool = False, max_steps: Optional[int] = None,
+                     device: Union[str, torch.device] = 'cpu') -> StageResult:
     """Fine-tune the trained VAE's decoder (``work_dir/vae_decoder.pth``).
 
     Starts from the finished ``work_dir/vae.pth``; the encoder is frozen, so
@@ -923,6 +942,7 @@ def finetune_decoder(images: torch.Tensor, work_dir: str, recipe: Optional[TinyS
                            f'{int(state["total_steps"])})')
     vae = AutoencoderKL(**recipe.vae)
     vae.load_state_dict(state['modules']['vae'])
+    vae.to(device)
     return train_vae(vae, images, recipe.decoder_stage, recipe.vae_loss,
                      osp.join(work_dir, 'vae_decoder.pth'), resume=resume, max_steps=max_steps,
                      decoder_only=True)

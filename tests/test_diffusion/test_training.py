@@ -423,3 +423,44 @@ def test_timestep_bias_draws_the_biased_timesteps_more_often():
                    torch.Generator().manual_seed(0),
                    weights=timestep_weights(10, 'later', 1e9, 0.1))
     assert seen == [9] * 8
+
+
+@pytest.mark.parametrize('prediction_type', ['epsilon', 'v_prediction'])
+def test_loss_draws_on_the_cpu_and_computes_on_the_latents_device(prediction_type):
+    """GPU training: noise, timesteps and ids are drawn by the CPU generator and
+    moved to the model's device ('meta' stands in for a GPU here: mixing a CPU
+    tensor into its computation raises)."""
+    from diffusers import DDPMScheduler
+
+    from mmdatasetdm.diffusion.training import diffusion_loss, timestep_weights
+    components = tiny().to('meta')
+    seen = {}
+    unet, text_encoder = components.unet, components.text_encoder
+
+    def unet_spy(noisy, timesteps, encoder_hidden_states):
+        seen['unet'] = {noisy.device.type, timesteps.device.type,
+                        encoder_hidden_states.device.type}
+        return unet(noisy, timesteps, encoder_hidden_states=encoder_hidden_states)
+
+    def text_spy(input_ids):
+        seen['ids'] = input_ids.device.type
+        return text_encoder(input_ids)
+    generator = torch.Generator().manual_seed(0)
+    for weights in (None, timestep_weights(10, 'later', 3.0, 0.5)):
+        loss = diffusion_loss(unet_spy, text_spy,
+                              DDPMScheduler(num_train_timesteps=10,
+                                            prediction_type=prediction_type),
+                              torch.empty(8, 4, 8, 8, device='meta'),
+                              tokenize(components.tokenizer, CAPTIONS), generator,
+                              min_snr_gamma=5.0, weights=weights)
+        assert loss.device.type == 'meta' and loss.shape == ()
+        assert seen == dict(unet={'meta'}, ids='meta')
+    # the draws came from the CPU generator: 2 calls x (noise + timesteps)
+    replay = torch.Generator().manual_seed(0)
+    for weights in (None, timestep_weights(10, 'later', 3.0, 0.5)):
+        torch.randn(8, 4, 8, 8, generator=replay)
+        if weights is None:
+            torch.randint(10, (8,), generator=replay)
+        else:
+            torch.multinomial(weights, 8, replacement=True, generator=replay)
+    assert torch.equal(generator.get_state(), replay.get_state())
