@@ -83,6 +83,10 @@ def parse_args(argv=None):
                              '"alt_captions") instead of the main caption only')
     parser.add_argument('--resume', action='store_true',
                         help="continue from --work-dir's checkpoints")
+    parser.add_argument('--export-unfinished', action='store_true',
+                        help="with --resume: train no further and write --out from --work-dir's "
+                             'last UNet checkpoint (its EMA weights), e.g. for a run stopped at '
+                             'a time limit; a later --resume still continues it')
     return parser.parse_args(argv)
 
 
@@ -130,6 +134,8 @@ def main(argv=None):
             raise SystemExit(f'--init-from {args.init_from}: not a diffusers folder '
                              '(no model_index.json)')
         recipe.init_from = args.init_from
+    if args.export_unfinished and not args.resume:
+        raise SystemExit('--export-unfinished exports the checkpoints of --work-dir: add --resume')
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     try:
         torch.empty(0, device=device)
@@ -146,7 +152,8 @@ def main(argv=None):
         print(json.dumps(dict(decoder_step=result.step, seconds=round(result.seconds, 1))))
         return
     summary = train_tiny_sd(images, captions, args.out, args.work_dir, recipe,
-                            resume=args.resume, device=device)
+                            resume=args.resume, device=device,
+                            export_unfinished=args.export_unfinished)
     print(json.dumps(summary, indent=2))
 
 

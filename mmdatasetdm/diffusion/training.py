@@ -641,7 +641,8 @@ def train_unet(components: DiffusionComponents, latent_mean: torch.Tensor,
                latent_std: torch.Tensor, input_ids: Union[torch.Tensor, CaptionBank],
                cfg: StageConfig,
                loss_cfg: Optional[UNetLossConfig] = None, ckpt_path: Optional[str] = None,
-               resume: bool = False, max_steps: Optional[int] = None) -> StageResult:
+               resume: bool = False, max_steps: Optional[int] = None,
+               use_ema_unfinished: bool = False) -> StageResult:
     """Train the UNet (and text encoder) on cached latents and captions.
 
     The VAE's ``scaling_factor`` must already be set. The UNet and text
@@ -660,6 +661,9 @@ def train_unet(components: DiffusionComponents, latent_mean: torch.Tensor,
         ckpt_path (str, optional): checkpoint file.
         resume (bool): continue from ``ckpt_path``.
         max_steps (int, optional): stop early in this call.
+        use_ema_unfinished (bool): load the EMA weights into the components
+            even when the schedule has steps left (to export a run that
+            stopped early).
     """
     loss_cfg = loss_cfg or UNetLossConfig()
     if isinstance(input_ids, torch.Tensor):
@@ -700,7 +704,7 @@ def train_unet(components: DiffusionComponents, latent_mean: torch.Tensor,
 
     result = _run_stage('unet', modules, optimizer, cfg, step_fn, ckpt_path, resume, max_steps,
                         ema=ema, ema_decay=loss_cfg.ema_decay)
-    if ema is not None and result.step >= cfg.steps:
+    if ema is not None and (result.step >= cfg.steps or use_ema_unfinished):
         for key, shadow in ema.items():
             modules[key].load_state_dict(shadow.state_dict())
     components.freeze()
@@ -805,7 +809,8 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[s
                   work_dir: str,
                   recipe: Optional[TinySDRecipe] = None, resume: bool = False,
                   max_steps: Optional[int] = None,
-                  device: Union[str, torch.device] = 'cpu') -> Dict:
+                  device: Union[str, torch.device] = 'cpu',
+                  export_unfinished: bool = False) -> Dict:
     """Train the VAE, cache latents, train UNet + text encoder, save a folder.
 
     Each stage's checkpoint lives in ``work_dir`` (``vae.pth``,
@@ -833,6 +838,10 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[s
             ``'cuda'``). The random draws are made on the CPU, so a run
             draws the same batches, noise and timesteps on any device, and a
             checkpoint written on one device resumes on another.
+        export_unfinished (bool): with ``resume``, run no further steps and
+            write ``out`` from the UNet stage's last checkpoint (its EMA
+            weights) although its schedule has steps left, e.g. for a run
+            stopped at a time limit. A later ``resume`` still continues it.
 
     Returns:
         dict: a summary (steps, seconds, last losses, scaling factor, whether
@@ -841,6 +850,12 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[s
     recipe = recipe or TinySDRecipe()
     if len(images) != len(captions):
         raise ValueError(f'{len(images)} images but {len(captions)} captions')
+    if export_unfinished:
+        unet_ckpt = osp.join(work_dir, 'unet.pth')
+        if not (resume and osp.isfile(unet_ckpt)):
+            raise ValueError(f'export_unfinished exports {unet_ckpt}: it needs resume=True and '
+                             'that checkpoint')
+        max_steps = 0
     os.makedirs(work_dir, exist_ok=True)
     if resume:
         check_resumable(work_dir, recipe)
@@ -869,6 +884,9 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[s
         summary['vae'] = dict(step=vae_result.step, seconds=round(vae_result.seconds, 1),
                               last_loss=_tail_mean(vae_result.losses))
         if vae_result.step < recipe.vae_stage.steps:
+            if export_unfinished:
+                raise RuntimeError(f'{vae_ckpt} is unfinished (step {vae_result.step}/'
+                                   f'{recipe.vae_stage.steps}): nothing to export')
             summary['finished'] = False
             return summary
 
@@ -890,10 +908,13 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[s
     input_ids = CaptionBank.from_captions(components.tokenizer, captions)
     unet_result = train_unet(components, cached['mean'], cached['std'], input_ids,
                              recipe.unet_stage, recipe.unet_loss, osp.join(work_dir, 'unet.pth'),
-                             resume=resume, max_steps=max_steps)
+                             resume=resume, max_steps=max_steps,
+                             use_ema_unfinished=export_unfinished)
     summary['unet'] = dict(step=unet_result.step, seconds=round(unet_result.seconds, 1),
                            last_loss=_tail_mean(unet_result.losses))
-    if unet_result.step < recipe.unet_stage.steps:
+    if export_unfinished:
+        summary['exported_unfinished'] = unet_result.step < recipe.unet_stage.steps
+    elif unet_result.step < recipe.unet_stage.steps:
         summary['finished'] = False
         return summary
     decoder_ckpt = osp.join(work_dir, 'vae_decoder.pth')

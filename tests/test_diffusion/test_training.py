@@ -464,3 +464,48 @@ def test_loss_draws_on_the_cpu_and_computes_on_the_latents_device(prediction_typ
         else:
             torch.multinomial(weights, 8, replacement=True, generator=replay)
     assert torch.equal(generator.get_state(), replay.get_state())
+
+
+def test_a_run_stopped_early_exports_its_last_checkpoint(tmp_path):
+    torch.set_num_threads(1)
+    recipe = TinySDRecipe(vae=VAE, unet=UNET, text_encoder=TEXT, num_merges=100,
+                          vae_stage=StageConfig(steps=2, batch_size=4, warmup=1),
+                          unet_stage=StageConfig(steps=4, batch_size=4, warmup=1))
+    out, work = str(tmp_path / 'model'), str(tmp_path / 'work')
+    train_tiny_sd(toy_images(), CAPTIONS, out, work, recipe, max_steps=1)
+    with pytest.raises(ValueError, match=r'work/unet\.pth: it needs resume=True'):
+        train_tiny_sd(toy_images(), CAPTIONS, out, work, recipe, export_unfinished=True)
+    train_tiny_sd(toy_images(), CAPTIONS, out, work, recipe, resume=True, max_steps=1)
+    ckpt = osp.join(work, 'unet.pth')
+    state = load_checkpoint(ckpt)
+    assert int(state['step']) == 1 and not osp.exists(out)  # VAE done, UNet at 1 of 4
+
+    summary = train_tiny_sd(toy_images(), CAPTIONS, out, work, recipe, resume=True,
+                            export_unfinished=True)
+    assert summary['exported_unfinished'] and summary['unet']['step'] == 1
+    shipped = load_components(out).unet.state_dict()
+    for key, value in state['ema']['unet'].items():  # the EMA weights, not the raw ones
+        assert torch.equal(shipped[key], value), key
+    assert any(not torch.equal(state['ema']['unet'][k], v)
+               for k, v in state['modules']['unet'].items())
+    assert int(load_checkpoint(ckpt)['step']) == 1  # the checkpoint is untouched
+    # and the run still continues to the end of its schedule
+    assert train_tiny_sd(toy_images(), CAPTIONS, out, work, recipe,
+                         resume=True)['unet']['step'] == 4
+
+
+def test_export_unfinished_needs_a_finished_vae_and_resume(tmp_path):
+    from tests.tool_module import load_tool
+    tool = load_tool('train_tiny_sd.py')
+    with pytest.raises(SystemExit, match='--export-unfinished exports .* add --resume'):
+        tool.main(['--world', str(tmp_path), '--out', str(tmp_path / 'o'), '--work-dir',
+                   str(tmp_path / 'w'), '--export-unfinished'])
+    recipe = TinySDRecipe(vae=VAE, unet=UNET, text_encoder=TEXT, num_merges=100,
+                          vae_stage=StageConfig(steps=2, batch_size=4, warmup=1),
+                          unet_stage=StageConfig(steps=2, batch_size=4, warmup=1))
+    work = str(tmp_path / 'work')
+    train_tiny_sd(toy_images(), CAPTIONS, str(tmp_path / 'm'), work, recipe, max_steps=1)
+    torch.save(dict(step=0), osp.join(work, 'unet.pth'))  # a stray UNet checkpoint
+    with pytest.raises(RuntimeError, match=r'vae\.pth is unfinished \(step 1/2\): nothing to'):
+        train_tiny_sd(toy_images(), CAPTIONS, str(tmp_path / 'm'), work, recipe, resume=True,
+                      export_unfinished=True)
