@@ -570,7 +570,6 @@ def diffusion_loss(unet, text_encoder, noise_scheduler, latents: torch.Tensor,
     else:
         timesteps = torch.multinomial(weights, latents.shape[0], replacement=True,
                                       generator=generator)
-    alphas = noise_scheduler.alphas_cumprod[timesteps]
     device = latents.device
     noise, timesteps, input_ids = noise.to(device), timesteps.to(device), input_ids.to(device)
     noisy = noise_scheduler.add_noise(latents, noise, timesteps)
@@ -582,7 +581,8 @@ def diffusion_loss(unet, text_encoder, noise_scheduler, latents: torch.Tensor,
         target = noise
     per_sample = F.mse_loss(pred, target, reduction='none').mean(dim=(1, 2, 3))
     if min_snr_gamma > 0:
-        snr = (alphas / (1 - alphas)).to(device)
+        alphas = noise_scheduler.alphas_cumprod.to(device)[timesteps]
+        snr = alphas / (1 - alphas)
         # a zero-terminal-SNR schedule has snr = 0 at its last step, where
         # noise prediction is exact (the noisy latent is the noise): weight 1
         weight = torch.where(snr > 0, snr.clamp(max=min_snr_gamma) / snr.clamp(min=1e-12),
@@ -850,8 +850,8 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[s
     recipe = recipe or TinySDRecipe()
     if len(images) != len(captions):
         raise ValueError(f'{len(images)} images but {len(captions)} captions')
+    unet_ckpt = osp.join(work_dir, 'unet.pth')
     if export_unfinished:
-        unet_ckpt = osp.join(work_dir, 'unet.pth')
         if not (resume and osp.isfile(unet_ckpt)):
             raise ValueError(f'export_unfinished exports {unet_ckpt}: it needs resume=True and '
                              'that checkpoint')
@@ -907,7 +907,7 @@ def train_tiny_sd(images: torch.Tensor, captions: Sequence[Union[str, Sequence[s
 
     input_ids = CaptionBank.from_captions(components.tokenizer, captions)
     unet_result = train_unet(components, cached['mean'], cached['std'], input_ids,
-                             recipe.unet_stage, recipe.unet_loss, osp.join(work_dir, 'unet.pth'),
+                             recipe.unet_stage, recipe.unet_loss, unet_ckpt,
                              resume=resume, max_steps=max_steps,
                              use_ema_unfinished=export_unfinished)
     summary['unet'] = dict(step=unet_result.step, seconds=round(unet_result.seconds, 1),

@@ -51,6 +51,14 @@ def tiny(tmp_path=None):
                             seed=0)
 
 
+def toy_recipe(vae_steps=2, unet_steps=2, batch_size=4):
+    """The toy architecture (VAE, UNET, TEXT) with short stages (warm-up 1 step)."""
+    return TinySDRecipe(vae=VAE, unet=UNET, text_encoder=TEXT, num_merges=100,
+                        vae_stage=StageConfig(steps=vae_steps, batch_size=batch_size, warmup=1),
+                        unet_stage=StageConfig(steps=unet_steps, batch_size=batch_size,
+                                               warmup=1))
+
+
 def latents_of(components, images):
     mean, std = encode_latents(components.vae, images)
     components.vae.register_to_config(scaling_factor=latent_scaling_factor(mean, std))
@@ -169,9 +177,7 @@ def test_alt_captions_are_read_and_a_resume_keeps_its_tokenizer(tmp_path):
 def test_train_tiny_sd_writes_a_loadable_folder(tmp_path):
     from diffusers import StableDiffusionPipeline
     torch.set_num_threads(1)
-    recipe = TinySDRecipe(vae=VAE, unet=UNET, text_encoder=TEXT, num_merges=100,
-                          vae_stage=StageConfig(steps=2, batch_size=4, warmup=1),
-                          unet_stage=StageConfig(steps=2, batch_size=4, warmup=1))
+    recipe = toy_recipe()
     out, work = str(tmp_path / 'model'), str(tmp_path / 'work')
     partial = train_tiny_sd(toy_images(), CAPTIONS, out, work, recipe, max_steps=1)
     assert not partial['finished'] and not osp.exists(out)
@@ -257,13 +263,12 @@ def test_grow_unet_starts_as_the_trained_unet():
 
 def test_warm_start_grows_a_trained_folder_and_guards_its_resume(tmp_path):
     torch.set_num_threads(1)
-    stage = dict(steps=2, batch_size=4, warmup=1)
-    recipe = TinySDRecipe(vae=VAE, unet=UNET, text_encoder=TEXT, num_merges=100,
-                          vae_stage=StageConfig(**stage), unet_stage=StageConfig(**stage))
+    recipe = toy_recipe()
     first = str(tmp_path / 'first')
     assert train_tiny_sd(toy_images(), CAPTIONS, first, str(tmp_path / 'w1'), recipe)['finished']
 
-    grown = TinySDRecipe(unet=GROWN_UNET, init_from=first, unet_stage=StageConfig(**stage))
+    grown = TinySDRecipe(unet=GROWN_UNET, init_from=first,
+                         unet_stage=StageConfig(steps=2, batch_size=4, warmup=1))
     work, out = str(tmp_path / 'w2'), str(tmp_path / 'second')
     summary = train_tiny_sd(toy_images(), CAPTIONS, out, work, grown)
     assert summary['finished'] and summary['unet']['step'] == 2 and 'vae' not in summary
@@ -298,9 +303,7 @@ def cli_and_a_trained_folder(tmp_path):
     from tests.tool_module import load_tool
     tool = load_tool('train_tiny_sd.py')
     world = toy_world(tmp_path / 'world', n=4)
-    recipe = TinySDRecipe(vae=VAE, unet=UNET, text_encoder=TEXT, num_merges=100,
-                          vae_stage=StageConfig(steps=1, batch_size=2, warmup=1),
-                          unet_stage=StageConfig(steps=1, batch_size=2, warmup=1))
+    recipe = toy_recipe(vae_steps=1, unet_steps=1, batch_size=2)
     first = str(tmp_path / 'first')
     train_tiny_sd(toy_images(4), CAPTIONS[:4], first, str(tmp_path / 'w1'), recipe)
     return tool, world, first
@@ -468,9 +471,7 @@ def test_loss_draws_on_the_cpu_and_computes_on_the_latents_device(prediction_typ
 
 def test_a_run_stopped_early_exports_its_last_checkpoint(tmp_path):
     torch.set_num_threads(1)
-    recipe = TinySDRecipe(vae=VAE, unet=UNET, text_encoder=TEXT, num_merges=100,
-                          vae_stage=StageConfig(steps=2, batch_size=4, warmup=1),
-                          unet_stage=StageConfig(steps=4, batch_size=4, warmup=1))
+    recipe = toy_recipe(unet_steps=4)
     out, work = str(tmp_path / 'model'), str(tmp_path / 'work')
     train_tiny_sd(toy_images(), CAPTIONS, out, work, recipe, max_steps=1)
     with pytest.raises(ValueError, match=r'work/unet\.pth: it needs resume=True'):
@@ -500,9 +501,7 @@ def test_export_unfinished_needs_a_finished_vae_and_resume(tmp_path):
     with pytest.raises(SystemExit, match='--export-unfinished exports .* add --resume'):
         tool.main(['--world', str(tmp_path), '--out', str(tmp_path / 'o'), '--work-dir',
                    str(tmp_path / 'w'), '--export-unfinished'])
-    recipe = TinySDRecipe(vae=VAE, unet=UNET, text_encoder=TEXT, num_merges=100,
-                          vae_stage=StageConfig(steps=2, batch_size=4, warmup=1),
-                          unet_stage=StageConfig(steps=2, batch_size=4, warmup=1))
+    recipe = toy_recipe()
     work = str(tmp_path / 'work')
     train_tiny_sd(toy_images(), CAPTIONS, str(tmp_path / 'm'), work, recipe, max_steps=1)
     torch.save(dict(step=0), osp.join(work, 'unet.pth'))  # a stray UNet checkpoint
