@@ -1,6 +1,5 @@
 """mmdatasetdm: DatasetDM (synthesising perception data with diffusion models) for OpenMMLab."""
 import os.path as osp
-
 from setuptools import find_packages, setup
 
 

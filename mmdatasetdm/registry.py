@@ -6,11 +6,13 @@ builds from a config whose ``default_scope`` is ``mmseg``, ``mmdet`` or
 on first use. Inside our classes, nested builds resolve in this scope and then
 in mmengine's root, not in the host toolbox, so nested host classes are named
 with their scope prefix, e.g. ``type='mmseg.CrossEntropyLoss'``.
+
+Only the kinds of things mmdatasetdm defines have a registry here (the
+toolboxes' metrics, hooks and samplers are used as they are); a project
+registers its classes in these registries and is imported by a config's
+``custom_imports``.
 """
-from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
-from mmengine.registry import HOOKS as MMENGINE_HOOKS
-from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
@@ -21,12 +23,6 @@ DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='mmdatasetdm',
                     locations=['mmdatasetdm.datasets'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='mmdatasetdm',
                       locations=['mmdatasetdm.datasets.transforms'])
-DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS, scope='mmdatasetdm',
-                         locations=['mmdatasetdm.datasets'])
-METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='mmdatasetdm',
-                   locations=['mmdatasetdm.evaluation'])
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmdatasetdm',
-                 locations=['mmdatasetdm.engine'])
 # Prompt sources and samplers of the generation engine (no mmengine parent:
 # only mmdatasetdm builds them).
 PROMPTS = Registry('prompt source', scope='mmdatasetdm', locations=['mmdatasetdm.generation'])

@@ -11,4 +11,4 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${MMDATASETDM_VENV:-$ROOT/.venv}
 bash "$ROOT/scripts/setup_env.sh"
 cd "$ROOT"
-exec "$VENV/bin/python" tools/run_demo.py "$@"
+exec "$VENV/bin/python" projects/demo_world/tools/run_demo.py "$@"

@@ -10,7 +10,8 @@
 #      python) triple; the wheel is cached in $MMDATASETDM_CACHE (default:
 #      ~/.cache/mmdatasetdm) so later runs and later clones skip the ~25 minute build;
 #   4. the OpenMMLab toolboxes (--no-deps), their runtime dependencies, diffusers,
-#      transformers and this package (editable), all pinned by requirements/constraints.txt.
+#      transformers, the linter and this package (editable, with the repository root on
+#      the path so that projects/ imports), all pinned by requirements/constraints.txt.
 # A stamp file records the hash of the inputs; when nothing changed the script
 # returns in about a second.
 #
@@ -82,6 +83,11 @@ pip_install -q -r "$ROOT/requirements/runtime.txt"
 
 log "mmdatasetdm (editable)"
 pip_install -q --no-deps --no-build-isolation -e "$ROOT"
+# The repository root on the environment's path (a .pth file), as OpenMMLab's old
+# `pip install -e .` gave: configs (custom_imports) and tools then import projects.* as
+# modules from any working directory, without PYTHONPATH.
+SITE=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "$ROOT" > "$SITE/mmdatasetdm_repository.pth"
 
 log "checking imports"
 "$PY" - <<'EOF'

@@ -1,6 +1,8 @@
 """Shared fixtures: a tiny Stable-Diffusion-architecture model, built once."""
 import pytest
 
+from tests.demo_world import small_world, tiny_world  # noqa: F401  (demo-world fixtures)
+
 # Words the tiny tokenizer learns whole (class names of the tests' prompts).
 TINY_VOCABULARY = ['a photo of a person', 'a photo of a car', 'a photo of a dog',
                    'a photo of a cat and a person on grass', 'a red cone', 'a blue ball'] * 4

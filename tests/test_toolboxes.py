@@ -33,12 +33,11 @@ def test_mmcv_cpu_ops():
     assert out.shape == (1, 80, 32) and torch.isfinite(out).all()
 
 
-
-
 @pytest.mark.parametrize('scope,cfg_path', [
     ('mmseg', 'mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-20k_voc12aug-512x512.py'),
     ('mmdet', 'mmdet::mask2former/mask2former_r50_8xb2-lsj-50e_coco.py'),
-    ('mmpose', 'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py'),
+    ('mmpose',
+     'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py'),
 ])
 def test_stock_model_forward_under_its_scope(scope, cfg_path):
     cfg = get_config(cfg_path)
@@ -70,8 +69,12 @@ def test_stock_model_forward_under_its_scope(scope, cfg_path):
                 assert int(out[0].pred_sem_seg.data.max()) < 21
             elif scope == 'mmdet':
                 img = torch.rand(3, 64, 64) * 255
-                sample = DetDataSample(metainfo=dict(img_shape=(64, 64), ori_shape=(64, 64),
-                                                     batch_input_shape=(64, 64), scale_factor=(1., 1.)))
+                sample = DetDataSample(
+                    metainfo=dict(
+                        img_shape=(64, 64),
+                        ori_shape=(64, 64),
+                        batch_input_shape=(64, 64),
+                        scale_factor=(1., 1.)))
                 data = model.data_preprocessor(dict(inputs=[img], data_samples=[sample]), False)
                 out = model(**data, mode='predict')
                 assert out[0].pred_instances.masks.shape[-2:] == (64, 64)

@@ -9,7 +9,6 @@ import sys
 import pytest
 
 from mmdatasetdm.generation.annotations import REJECT_REASONS
-
 from tests.toy_data import make_toy_seg_dataset
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
@@ -25,10 +24,12 @@ def _run(args, **kw):
 def test_train_resume_and_test_from_the_command_line(tmp_path, tiny_sd_folder):
     data = make_toy_seg_dataset(str(tmp_path / 'data'), num=4, size=64)
     work = str(tmp_path / 'work')
-    opts = ['--cfg-options', f'model.backbone.pretrained={tiny_sd_folder}',
-            f'train_dataloader.dataset.data_root={data}', f'val_dataloader.dataset.data_root={data}',
-            f'test_dataloader.dataset.data_root={data}', 'train_cfg.max_iters=2',
-            'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2']
+    opts = [
+        '--cfg-options', f'model.backbone.pretrained={tiny_sd_folder}',
+        f'train_dataloader.dataset.data_root={data}', f'val_dataloader.dataset.data_root={data}',
+        f'test_dataloader.dataset.data_root={data}', 'train_cfg.max_iters=2',
+        'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2'
+    ]
     out = _run(['tools/train.py', CONFIG, '--work-dir', work] + opts)
     assert out.returncode == 0, out.stderr[-3000:]
     assert osp.isfile(osp.join(work, 'iter_2.pth'))
@@ -54,7 +55,7 @@ def test_train_resume_and_test_from_the_command_line(tmp_path, tiny_sd_folder):
 def demo_architecture_sd(tmp_path_factory):
     """A diffusers folder with the shipped demo model's architecture and random weights."""
     from mmdatasetdm.diffusion import build_components
-    from mmdatasetdm.diffusion import training
+    from projects.tiny_sd import tiny_sd as training
     sd = str(tmp_path_factory.mktemp('demo_sd') / 'sd')
     build_components(unet=training.DEMO_UNET_CONFIG, vae=training.DEMO_VAE_CONFIG,
                      text_encoder=training.DEMO_TEXT_ENCODER_CONFIG,
@@ -65,7 +66,7 @@ def demo_architecture_sd(tmp_path_factory):
 
 
 def _quick_demo(task, sd, tmp_path):
-    out = _run(['tools/run_demo.py', '--task', task, '--quick', '--sd', sd,
+    out = _run(['projects/demo_world/tools/run_demo.py', '--task', task, '--quick', '--sd', sd,
                 '--work-dir', str(tmp_path / 'work'), '--world', str(tmp_path / 'world'),
                 '--synth', str(tmp_path / 'synth')])
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -93,7 +94,8 @@ def _quick_demo(task, sd, tmp_path):
 
 @pytest.mark.slow
 def test_main_job_smoke_run(tmp_path, demo_architecture_sd):
-    """tools/run_demo.py --quick: every stage of the main job on a demo-architecture SD
+    """projects/demo_world/tools/run_demo.py --quick: every stage of the main job on a
+    demo-architecture SD
     model (random weights), ending in the real-only vs mixed IoUMetric table."""
     results = _quick_demo('semantic', demo_architecture_sd, tmp_path)
     assert set(results['real_only']['test']['per_class']) == {
@@ -106,7 +108,7 @@ def test_main_job_refuses_a_world_of_another_version(tmp_path, demo_architecture
     world = tmp_path / 'world'
     world.mkdir()
     (world / 'meta.json').write_text(json.dumps(dict(format_version=2)))
-    out = _run(['tools/run_demo.py', '--quick', '--sd', demo_architecture_sd,
+    out = _run(['projects/demo_world/tools/run_demo.py', '--quick', '--sd', demo_architecture_sd,
                 '--work-dir', str(tmp_path / 'work'), '--world', str(world)])
     assert out.returncode != 0
     assert (f'{world}/meta.json: format_version is 2, but this code writes demo worlds of '
@@ -121,7 +123,8 @@ TASK_METRICS = dict(instance='coco/segm_mAP', depth='rmse', pose='coco/AP')
 @pytest.mark.slow
 @pytest.mark.parametrize('task', sorted(TASK_METRICS))
 def test_task_demo_smoke_run(task, tmp_path, demo_architecture_sd):
-    """tools/run_demo.py --task <task> --quick: P-Decoder, generation, both arms and the
+    """projects/demo_world/tools/run_demo.py --task <task> --quick: P-Decoder, generation, both
+    arms and the
     stock metric of the task on test and test_shifted."""
     results = _quick_demo(task, demo_architecture_sd, tmp_path)
     key = TASK_METRICS[task]

@@ -1,4 +1,5 @@
-"""tools/browse_dataset.py and mmdatasetdm.visualization: overlays drawn by each toolbox's
+"""tools/analysis_tools/browse_dataset.py and mmdatasetdm.visualization:
+overlays drawn by each toolbox's
 visualizer on a small demo world, tiled into PNG grids; the generated-set gallery."""
 import os
 import os.path as osp
@@ -10,33 +11,37 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from mmdatasetdm.datasets.demo_world import SEG_METAINFO
-from mmdatasetdm.visualization import (BrowseError, browse_dataset, build_browse_dataset, grid_geometry,
-                                       sample_image, synthetic_gallery, tile_images)
+from mmdatasetdm.visualization import (BrowseError, browse_dataset, build_browse_dataset,
+                                       grid_geometry, sample_image, synthetic_gallery, tile_images)
+from projects.demo_world.demo_world import SEG_METAINFO
+from tests.tool_module import load_tool
 from tests.toy_data import make_toy_coco_instance_dataset, make_toy_pose_dataset
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-SEG_CONFIG = osp.join(ROOT, 'configs', 'demo', 'seg_real_100.py')
+SEG_CONFIG = osp.join(ROOT, 'projects', 'demo_world', 'configs', 'seg_real_100.py')
 SIZE = 64
 
 
 @pytest.fixture(scope='module')
 def world(tmp_path_factory):
     """A 64x64 demo world with 4 training and 3 test images."""
-    from mmdatasetdm.datasets.demo_world import generate_world
+    from projects.demo_world.demo_world import generate_world
     root = str(tmp_path_factory.mktemp('browse_world'))
-    generate_world(root, progress=False, seed=3, size=SIZE, pool=0, train_100=4, train_large=0, test=3,
-                   test_shifted=0)
+    generate_world(
+        root,
+        progress=False,
+        seed=3,
+        size=SIZE,
+        pool=0,
+        train_100=4,
+        train_large=0,
+        test=3,
+        test_shifted=0)
     return root
 
 
 def _browse_tool():
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    try:
-        import browse_dataset as tool
-    finally:
-        sys.path.pop(0)
-    return tool
+    return load_tool('tools/analysis_tools/browse_dataset.py')
 
 
 def _png(path):
@@ -61,9 +66,11 @@ def test_tile_images_places_tiles_in_cells_of_the_largest_tile():
     geometry = grid_geometry([a.shape, b.shape, a.shape], cols=2, pad=1)
     assert (geometry.rows, geometry.cols, geometry.cell_height, geometry.cell_width) == (2, 2, 8, 6)
     assert grid.shape == (geometry.height, geometry.width, 3) == (2 * 8 + 3, 2 * 6 + 3, 3)
-    assert (grid[1:5, 1:7] == 10).all() and (grid[5:9, 1:7] == 255).all()  # a, then padding below it
+    assert (grid[1:5, 1:7] == 10).all() and (grid[5:9, 1:7]
+                                             == 255).all()  # a, then padding below it
     assert (grid[1:9, 8:11] == 20).all() and (grid[1:9, 11:13] == 255).all()
-    assert (grid[10:14, 1:7] == 10).all() and (grid[10:18, 8:14] == 255).all()  # third tile, empty cell
+    assert (grid[10:14, 1:7] == 10).all() and (grid[10:18, 8:14]
+                                               == 255).all()  # third tile, empty cell
     with pytest.raises(ValueError, match='at least one tile'):
         tile_images([])
 
@@ -71,9 +78,10 @@ def test_tile_images_places_tiles_in_cells_of_the_largest_tile():
 # ---------------------------------------------------------------- semantic (mmseg)
 def test_semantic_grid_of_the_demo_config_blends_the_palette_where_the_mask_is(world, tmp_path):
     out = str(tmp_path / 'out')
-    result = _browse_tool().main([SEG_CONFIG, '--no-pipeline', '--no-labels', '--num', '4', '--cols', '3',
-                                  '--output-dir', out, '--not-show', '--cfg-options',
-                                  f'train_dataloader.dataset.data_root={world}'])
+    result = _browse_tool().main([
+        SEG_CONFIG, '--no-pipeline', '--no-labels', '--num', '4', '--cols', '3', '--output-dir',
+        out, '--not-show', '--cfg-options', f'train_dataloader.dataset.data_root={world}'
+    ])
     assert result.task == 'semantic' and result.num_samples == 4
     assert result.files == [osp.join(out, 'train_semantic_000.png')]
     grid = _png(result.files[0])
@@ -108,13 +116,24 @@ def test_semantic_through_the_train_pipeline_and_pages(world, tmp_path):
 
 # ---------------------------------------------------------------- instance (mmdet)
 def _det_config(world, pipeline):
-    return Config(dict(default_scope='mmdet', train_dataloader=dict(dataset=dict(
-        type='mmdatasetdm.DemoWorldDetDataset', data_root=world, split='train_100', pipeline=pipeline))))
+    return Config(
+        dict(
+            default_scope='mmdet',
+            train_dataloader=dict(
+                dataset=dict(
+                    type='mmdatasetdm.DemoWorldDetDataset',
+                    data_root=world,
+                    split='train_100',
+                    pipeline=pipeline))))
 
 
 def test_instances_drawn_by_mmdet_change_masks_and_nothing_far_from_them(world, tmp_path):
-    pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-                dict(type='Resize', scale=(2 * SIZE, 2 * SIZE), keep_ratio=True), dict(type='PackDetInputs')]
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+        dict(type='Resize', scale=(2 * SIZE, 2 * SIZE), keep_ratio=True),
+        dict(type='PackDetInputs')
+    ]
     cfg = _det_config(world, pipeline)
     result = browse_dataset(cfg, str(tmp_path), num=3, cols=3, progress=False)
     assert result.task == 'instance' and result.tile_shapes == [(2 * SIZE, 2 * SIZE, 3)] * 3
@@ -181,10 +200,20 @@ def test_pose_tiny_config_browses_its_toy_keypoints(tmp_path):
 
 # ---------------------------------------------------------------- depth (mmseg)
 def test_depth_drawn_by_mmseg_under_its_image(world, tmp_path):
-    pipeline = [dict(type='LoadImageFromFile'),
-                dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3), dict(type='PackSegInputs')]
-    cfg = Config(dict(default_scope='mmseg', test_dataloader=dict(dataset=dict(
-        type='mmdatasetdm.DemoWorldDepthDataset', data_root=world, split='test', pipeline=pipeline))))
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3),
+        dict(type='PackSegInputs')
+    ]
+    cfg = Config(
+        dict(
+            default_scope='mmseg',
+            test_dataloader=dict(
+                dataset=dict(
+                    type='mmdatasetdm.DemoWorldDepthDataset',
+                    data_root=world,
+                    split='test',
+                    pipeline=pipeline))))
     result = browse_dataset(cfg, str(tmp_path), split='test', num=3, cols=3, progress=False)
     assert result.task == 'depth' and result.tile_shapes == [(2 * SIZE, SIZE, 3)] * 3
     grid = _png(result.files[0])
@@ -207,11 +236,19 @@ def test_bad_split_and_empty_dataset_are_clear_errors(world, tmp_path, capsys):
     with pytest.raises(SystemExit) as err:
         tool.main([SEG_CONFIG, '--split', 'training', '--not-show'])
     assert err.value.code == 2 and "invalid choice: 'training'" in capsys.readouterr().err
-    cfg = Config(dict(default_scope='mmseg', train_dataloader=dict(dataset=dict(
-        type='BaseSegDataset', data_root=str(tmp_path), data_prefix=dict(img_path='img', seg_map_path='ann'),
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='PackSegInputs')]))))
-    with pytest.raises(BrowseError,
-                       match=r"has no val_dataloader.dataset; it has datasets for splits \['train'\]"):
+    cfg = Config(
+        dict(
+            default_scope='mmseg',
+            train_dataloader=dict(
+                dataset=dict(
+                    type='BaseSegDataset',
+                    data_root=str(tmp_path),
+                    data_prefix=dict(img_path='img', seg_map_path='ann'),
+                    pipeline=[dict(type='LoadImageFromFile'),
+                              dict(type='PackSegInputs')]))))
+    with pytest.raises(
+            BrowseError,
+            match=r"has no val_dataloader.dataset; it has datasets for splits \['train'\]"):
         browse_dataset(cfg, str(tmp_path), split='val')
     with pytest.raises(BrowseError, match='unknown split'):
         browse_dataset(cfg, str(tmp_path), split='validation')
@@ -228,10 +265,12 @@ def test_bad_split_and_empty_dataset_are_clear_errors(world, tmp_path, capsys):
 
 def test_command_line(world, tmp_path):
     out = subprocess.run(
-        [sys.executable, 'tools/browse_dataset.py', 'configs/demo/seg_real_100.py', '--split', 'val',
-         '--num', '2', '--scale', '2', '--output-dir', str(tmp_path), '--cfg-options',
+        [sys.executable, 'tools/analysis_tools/browse_dataset.py',
+         'projects/demo_world/configs/seg_real_100.py', '--split', 'val', '--num', '2',
+         '--scale', '2', '--output-dir', str(tmp_path), '--cfg-options',
          f'val_dataloader.dataset.data_root={world}'],
-        cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT, DISPLAY=''), capture_output=True, text=True)
+        cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT, DISPLAY=''), capture_output=True,
+        text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert '2 val samples (semantic) drawn into:' in out.stdout and 'no display' in out.stdout
     # two 64x64 tiles in one row, padded by 2, scaled by 2
@@ -253,12 +292,17 @@ def _generated_set(root, accept=(True, True, False, True)):
         semantic[5:15, 5:20], semantic[20:30, 30:40], semantic[0] = 1, 2, 255
         masks = np.stack([semantic == 1, semantic == 2])
         writer.write_sample(
-            index, 'a photo of a person and a cone', seed=index, accepted=accepted,
+            index,
+            'a photo of a person and a cone',
+            seed=index,
+            accepted=accepted,
             reason=None if accepted else 'low_score',
-            image=np.full((32, 48, 3), 40 * index, np.uint8), semantic=semantic,
+            image=np.full((32, 48, 3), 40 * index, np.uint8),
+            semantic=semantic,
             depth=np.tile(np.linspace(1.0, 5.0, 48), (32, 1)),
             instances=dict(masks=masks, labels=np.array([0, 1]), scores=np.array([0.9, 0.8])),
-            keypoints=dict(keypoints=np.array([[[10, 6, 2], [6, 12, 2], [18, 14, 0]]], float), scores=[0.9]))
+            keypoints=dict(
+                keypoints=np.array([[[10, 6, 2], [6, 12, 2], [18, 14, 0]]], float), scores=[0.9]))
     merge_shards([writer.dir], root)
     return root
 
@@ -276,9 +320,11 @@ def test_gallery_draws_each_accepted_sample_with_every_annotation(tmp_path):
     image, semantic, depth, instances, pose = (tile[:, k * 48:(k + 1) * 48] for k in range(5))
     assert (image == 120).all()
     assert (semantic[0] == 255).all()  # ignore is white
-    assert (semantic[5:15, 5:20] == palette[1]).all() and (semantic[20:30, 30:40] == palette[2]).all()
+    assert (semantic[5:15, 5:20] == palette[1]).all() and (semantic[20:30, 30:40]
+                                                           == palette[2]).all()
     assert (semantic[1:5] == 0).all()
-    assert depth[:, -1, 0].min() > depth[:, -1, 2].max() and depth[:, 0, 2].min() > depth[:, 0, 0].max()
+    assert depth[:, -1, 0].min() > depth[:, -1, 2].max() and depth[:, 0, 2].min() > depth[:, 0,
+                                                                                          0].max()
     assert np.any(instances[7:13, 8:17] != 120, axis=-1).all()  # inside the person mask
     assert np.any(pose[6, 10] != 120) and np.any(pose[12, 6] != 120)  # visible keypoints
     assert (pose[28:, :] == 120).all()

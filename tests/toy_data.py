@@ -103,7 +103,7 @@ def make_toy_depth_dataset(root: str, num: int = 4, size: int = 64, seed: int = 
     Returns:
         str: ``root``.
     """
-    from mmdatasetdm.generation.writers.images import write_depth
+    from mmdatasetdm.fileio import write_depth
 
     rng = np.random.default_rng(seed)
     for part in ('images/train', 'annotations/train'):

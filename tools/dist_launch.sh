@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Shared launcher behind dist_train.sh / dist_generate.sh: torchrun on this node.
+# Shared launcher behind dist_train.sh / dist_test.sh / dist_generate.sh: torchrun on this node.
 #   tools/dist_launch.sh TOOL.py CONFIG NPROC [tool args...]
 # NNODES, NODE_RANK, MASTER_ADDR, PORT as in the OpenMMLab toolboxes. Without a GPU the
 # processes use gloo on the CPU (chosen in mmdatasetdm.utils.setup_distributed).

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Shared launcher behind slurm_train.sh / slurm_generate.sh: srun, one task per process.
+# Shared launcher behind slurm_train.sh / slurm_test.sh / slurm_generate.sh: srun, one task per
+# process.
 #   tools/slurm_launch.sh TOOL.py PARTITION JOB_NAME CONFIG [tool args...]
 # GPUS (tasks, default 8), GPUS_PER_NODE (default 8), CPUS_PER_TASK (default 5), SRUN_ARGS,
 # PYTHON as in the OpenMMLab toolboxes.

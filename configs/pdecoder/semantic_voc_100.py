@@ -1,6 +1,7 @@
 # DatasetDM's semantic P-Decoder on VOC-100: 100 labelled VOC 2012 train images (a
-# class-balanced split written by `tools/make_fewshot_split.py seg`) and a local SD-1.5
-# diffusers folder, all 21 classes (multi-class, unlike the official code's binary masks).
+# class-balanced split written by `tools/dataset_converters/make_fewshot_split.py seg`) and a
+# local SD-1.5 diffusers folder, all 21 classes (multi-class, unlike the official code's binary
+# masks).
 # Standard layout:
 #   data/VOCdevkit/VOC2012/{JPEGImages,SegmentationClass}/,
 #   data/VOCdevkit/VOC2012/ImageSets/Segmentation/{train_100,val}.txt

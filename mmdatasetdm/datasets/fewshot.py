@@ -41,9 +41,7 @@ from typing import Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, 
 
 import numpy as np
 
-from mmdatasetdm.generation.writers.atomic import atomic_write_json, atomic_write_text
-
-IGNORE_INDEX = 255
+from mmdatasetdm.fileio import IGNORE_INDEX, atomic_write_json, atomic_write_text
 
 
 @dataclass

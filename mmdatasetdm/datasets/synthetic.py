@@ -2,86 +2,18 @@
 
 The generator writes ``dataset.json`` (class names of its label ids, COCO
 categories, depth scale, run info) and ``manifest.jsonl`` (one line per
-sample: files, prompt, seed, scores, accepted/rejected). This module maps the
+sample: files, prompt, seed, scores, accepted/rejected), read with
+:mod:`mmdatasetdm.fileio.synthetic_format`. This module maps the
 generator's class names onto a real dataset's classes *by name* — a class the
 real dataset does not have is an error unless it is mapped (``class_map``) or
 dropped (``drop_classes``) explicitly — and selects samples by acceptance,
 score, class and count.
 """
 import copy
-import json
 import os.path as osp
 from typing import Dict, List, Mapping, Optional, Sequence
 
-DATASET_META = 'dataset.json'
-MANIFEST = 'manifest.jsonl'
-IGNORE_INDEX = 255
-
-
-def read_synthetic_meta(data_root: str) -> dict:
-    """The generator's ``dataset.json`` of ``data_root``."""
-    path = osp.join(data_root, DATASET_META)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path} is missing: {data_root} is not a merged generated dataset '
-                                '(run tools/generate.py, or merge its shards)')
-    with open(path) as f:
-        return json.load(f)
-
-
-def verify_image(path: str, what: str) -> None:
-    """Raise a clear error if ``path`` is not a readable image."""
-    from PIL import Image
-    try:
-        with Image.open(path) as img:
-            img.verify()
-    except Exception as e:  # PIL raises many types for broken files
-        raise ValueError(f'{what} {path} is not a readable image ({type(e).__name__}: {e}); '
-                         'delete the sample\'s part file in shards/ and re-run tools/generate.py '
-                         '--resume, or remove its manifest line') from None
-
-
-def read_synthetic_manifest(data_root: str, accepted_only: bool = True,
-                            check_files: bool = True, verify: bool = False) -> List[dict]:
-    """The manifest lines of ``data_root``, checked.
-
-    Args:
-        data_root (str): the generated dataset.
-        accepted_only (bool): skip rejected samples.
-        check_files (bool): every listed file must exist.
-        verify (bool): also decode-check every image/mask (slow on big sets).
-
-    Raises:
-        ValueError: a line is not valid JSON, or (``verify``) a file is not a
-            readable image.
-        FileNotFoundError: a line lists a file that does not exist (names the
-            line and the file).
-    """
-    path = osp.join(data_root, MANIFEST)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path} is missing (the generator writes it last: an unfinished '
-                                'run? resume it with tools/generate.py --resume)')
-    lines = []
-    with open(path) as f:
-        for number, text in enumerate(f, 1):
-            if not text.strip():
-                continue
-            try:
-                line = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise ValueError(f'{path}:{number} is not valid JSON ({e})') from None
-            if accepted_only and not line.get('accepted', True):
-                continue
-            if check_files:
-                for kind, rel in line.get('files', {}).items():
-                    if not osp.isfile(osp.join(data_root, rel)):
-                        raise FileNotFoundError(
-                            f'{path}:{number} (sample {line.get("index")}) lists {kind} file {rel}, '
-                            f'which is missing from {data_root}; regenerate it with '
-                            'tools/generate.py --resume or remove the line')
-                    if verify:
-                        verify_image(osp.join(data_root, rel), f'{path}:{number}: {kind} file')
-            lines.append(line)
-    return lines
+from mmdatasetdm.fileio import IGNORE_INDEX, MANIFEST, image_id_of, read_manifest
 
 
 def class_id_map(generator_classes: Sequence[str], real_classes: Sequence[str],
@@ -198,7 +130,7 @@ def select_samples(data_root: str, classes_filter: Optional[Sequence[str]] = Non
     Returns:
         list[dict]: the selected manifest lines (not empty).
     """
-    lines = read_synthetic_manifest(data_root, verify=verify)
+    lines = read_manifest(data_root, accepted_only=True, check_files=True, verify=verify)
     lines = select_lines(lines, classes_filter, min_score, score_key, max_samples)
     if not lines:
         raise ValueError(f'{osp.join(data_root, MANIFEST)}: no accepted sample passes the '
@@ -222,11 +154,12 @@ def coco_image_of(line: dict, images: Mapping[int, dict], ann_file: str) -> dict
         dict: the image entry.
     """
     index = line['index']
-    entry = images.get(int(index) + 1)
+    entry = images.get(image_id_of(index))
     if entry is None:
-        raise ValueError(f'{ann_file} has no image for sample {index} (id {int(index) + 1}), '
-                         'which manifest.jsonl lists as accepted: the JSON is from another run or an '
-                         'unfinished merge; merge the shards again (tools/generate.py --resume)')
+        raise ValueError(
+            f'{ann_file} has no image for sample {index} (id {image_id_of(index)}), '
+            'which manifest.jsonl lists as accepted: the JSON is from another run or an '
+            'unfinished merge; merge the shards again (tools/generate.py --resume)')
     expected = osp.basename(line['files'].get('image', ''))
     if entry.get('file_name') != expected:
         raise ValueError(f'{ann_file}: image id {entry["id"]} is {entry.get("file_name")!r} but '

@@ -4,9 +4,9 @@ from typing import List, Optional, Sequence
 
 from mmseg.datasets import NYUDataset
 
+from mmdatasetdm.fileio import read_dataset_meta
 from mmdatasetdm.registry import DATASETS
-
-from .synthetic import read_synthetic_meta, resolve_metainfo, select_samples
+from .synthetic import resolve_metainfo, select_samples
 
 DEPTH_MODES = ('I;16', 'I')
 
@@ -88,7 +88,7 @@ class SyntheticDepthDataset(NYUDataset):
             list[dict]: mmseg depth data infos, plus ``prompt`` and
             ``depth_scale``.
         """
-        meta = read_synthetic_meta(self.data_root)
+        meta = read_dataset_meta(self.data_root)
         lines = select_samples(self.data_root, self.classes_filter, self.min_score,
                                self.score_key, self.max_samples, verify=self.verify,
                                filters='classes_filter/min_score/max_samples')

@@ -7,10 +7,9 @@ from typing import List, Mapping, Optional, Sequence
 from mmdet.datasets import CocoDataset
 from mmengine.fileio import get_local_path
 
+from mmdatasetdm.fileio import IGNORE_INDEX, INSTANCES_JSON
 from mmdatasetdm.registry import DATASETS
-
-from .synthetic import (IGNORE_INDEX, class_id_map, coco_image_of, resolve_metainfo,
-                        select_samples)
+from .synthetic import class_id_map, coco_image_of, resolve_metainfo, select_samples
 
 
 @DATASETS.register_module()
@@ -58,7 +57,7 @@ class SyntheticInstanceDataset(CocoDataset):
     METAINFO = dict()
 
     def __init__(self, data_root: str, metainfo: Optional[dict] = None,
-                 metainfo_from: Optional[str] = None, ann_file: str = 'instances.json',
+                 metainfo_from: Optional[str] = None, ann_file: str = INSTANCES_JSON,
                  class_map: Optional[Mapping[str, str]] = None, drop_classes: Sequence[str] = (),
                  classes_filter: Optional[Sequence[str]] = None, min_score: Optional[float] = None,
                  max_samples: Optional[int] = None, verify: bool = False, **kwargs) -> None:

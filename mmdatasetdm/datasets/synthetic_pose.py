@@ -8,8 +8,8 @@ from mmengine.fileio import get_local_path
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from xtcocotools.coco import COCO
 
+from mmdatasetdm.fileio import KEYPOINTS_JSON
 from mmdatasetdm.registry import DATASETS
-
 from .synthetic import coco_image_of, resolve_metainfo, select_samples
 
 
@@ -82,7 +82,7 @@ class SyntheticPoseDataset(BaseCocoStyleDataset):
     METAINFO = dict()
 
     def __init__(self, data_root: str, metainfo: Optional[dict] = None,
-                 metainfo_from: Optional[str] = None, ann_file: str = 'keypoints.json',
+                 metainfo_from: Optional[str] = None, ann_file: str = KEYPOINTS_JSON,
                  classes_filter: Optional[Sequence[str]] = None, min_score: Optional[float] = None,
                  max_samples: Optional[int] = None, verify: bool = False, **kwargs) -> None:
         from mmpose.registry import DATASETS as POSE_DATASETS

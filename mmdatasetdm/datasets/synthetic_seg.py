@@ -4,10 +4,9 @@ from typing import List, Mapping, Optional, Sequence
 
 from mmseg.datasets import BaseSegDataset
 
+from mmdatasetdm.fileio import DATASET_META, read_dataset_meta
 from mmdatasetdm.registry import DATASETS
-
-from .synthetic import (class_id_map, read_synthetic_manifest, read_synthetic_meta,
-                        select_lines)
+from .synthetic import class_id_map, select_samples
 
 
 @DATASETS.register_module()
@@ -67,20 +66,16 @@ class SyntheticSegDataset(BaseSegDataset):
         super().__init__(data_root=data_root, metainfo=metainfo, **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        meta = read_synthetic_meta(self.data_root)
+        meta = read_dataset_meta(self.data_root)
         generator_classes = meta.get('classes')
         if not generator_classes:
-            raise ValueError(f'{osp.join(self.data_root, "dataset.json")} names no classes; '
+            raise ValueError(f'{osp.join(self.data_root, DATASET_META)} names no classes; '
                              'regenerate it with a current tools/generate.py')
         mapping = class_id_map(generator_classes, self._metainfo['classes'], self.class_map,
                                self.drop_classes, source=self.data_root)
-        lines = read_synthetic_manifest(self.data_root, verify=self.verify)
-        lines = select_lines(lines, self.classes_filter, self.min_score,
-                             max_samples=self.max_samples)
-        if not lines:
-            raise ValueError(f'{osp.join(self.data_root, "manifest.jsonl")}: no accepted sample '
-                             'passes the dataset\'s filters (classes_filter/min_score/'
-                             'max_samples); the manifest lists each rejection\'s reason')
+        lines = select_samples(self.data_root, self.classes_filter, self.min_score,
+                               max_samples=self.max_samples, verify=self.verify,
+                               filters='classes_filter/min_score/max_samples')
         label_map = None if all(k == v for k, v in mapping.items()) else mapping
         data_list = []
         for line in lines:

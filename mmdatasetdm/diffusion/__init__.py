@@ -4,8 +4,8 @@ This layer uses torch, diffusers and transformers only (no OpenMMLab), so it
 can be used on its own.
 """
 from .capture import CaptureConfig, CrossAttentionRecorder, FeatureCapture
-from .components import (DiffusionComponents, build_components, build_scheduler,
-                         load_components, resolve_dtype)
+from .components import (DiffusionComponents, build_components, build_scheduler, load_components,
+                         resolve_dtype)
 from .extractor import DiffusionFeatureExtractor, check_image_range
 from .pyramid import FeatureLevel, FeaturePyramid
 from .sampling import CaptureSampler, SampleBatch, SamplingConfig
@@ -16,5 +16,6 @@ __all__ = [
     'CaptureConfig', 'CrossAttentionRecorder', 'FeatureCapture', 'DiffusionComponents',
     'build_components', 'build_scheduler', 'load_components', 'resolve_dtype',
     'DiffusionFeatureExtractor', 'check_image_range', 'FeatureLevel', 'FeaturePyramid',
-    'CaptureSampler', 'SampleBatch', 'SamplingConfig', 'PromptEncoder', 'tokenize', 'word_token_positions', 'learn_bpe', 'save_clip_tokenizer_files'
+    'CaptureSampler', 'SampleBatch', 'SamplingConfig', 'PromptEncoder', 'tokenize',
+    'word_token_positions', 'learn_bpe', 'save_clip_tokenizer_files'
 ]

@@ -105,7 +105,8 @@ class CrossAttentionRecorder:
         hidden_states = hidden_states[sel]
         encoder_hidden_states = encoder_hidden_states[sel]
         if attn.spatial_norm is not None:
-            hidden_states = attn.spatial_norm(hidden_states, temb[sel] if temb is not None else None)
+            hidden_states = attn.spatial_norm(hidden_states,
+                                              temb[sel] if temb is not None else None)
         if hidden_states.ndim == 4:
             b, c, h, w = hidden_states.shape
             hidden_states = hidden_states.view(b, c, h * w).transpose(1, 2)
@@ -300,8 +301,12 @@ class FeatureCapture:
         num = len(config.block_out_channels)
         channels = list(reversed(config.block_out_channels))
         blocks = range(num) if self.config.feature_blocks is None else self.config.feature_blocks
-        info = [dict(name=f'up_blocks.{i}', stride=self.config.vae_scale_factor * 2 ** (num - 1 - i),
-                     channels=channels[i]) for i in blocks]
+        info = [
+            dict(
+                name=f'up_blocks.{i}',
+                stride=self.config.vae_scale_factor * 2**(num - 1 - i),
+                channels=channels[i]) for i in blocks
+        ]
         return sorted(info, key=lambda d: (d['stride'], d['name']))
 
     def attention_strides(self) -> List[int]:

@@ -166,7 +166,8 @@ def _load_scheduler(pretrained: str, hub_kwargs: dict):
         with open(osp.join(pretrained, 'scheduler', 'scheduler_config.json')) as f:
             name = json.load(f)['_class_name']
     else:
-        config = diffusers.DDIMScheduler.load_config(pretrained, subfolder='scheduler', **hub_kwargs)
+        config = diffusers.DDIMScheduler.load_config(
+            pretrained, subfolder='scheduler', **hub_kwargs)
         name = config['_class_name']
     return getattr(diffusers, name).from_pretrained(pretrained, subfolder='scheduler', **hub_kwargs)
 

@@ -78,7 +78,9 @@ class DiffusionFeatureExtractor:
             return [{} for _ in prompts]
         if len(words) != len(prompts):
             raise ValueError(f'got {len(words)} word lists for {len(prompts)} prompts')
-        return [word_token_positions(self.components.tokenizer, p, w) for p, w in zip(prompts, words)]
+        return [
+            word_token_positions(self.components.tokenizer, p, w) for p, w in zip(prompts, words)
+        ]
 
     @torch.no_grad()
     def encode_images(self, images: Tensor) -> Tensor:

@@ -85,7 +85,8 @@ class FeaturePyramid:
         for level in self.levels:
             if level.name == name:
                 return level
-        raise KeyError(f'no feature level named {name!r}; levels: {[lv.name for lv in self.levels]}')
+        raise KeyError(
+            f'no feature level named {name!r}; levels: {[lv.name for lv in self.levels]}')
 
     def to(self, *args, **kwargs) -> 'FeaturePyramid':
         """Move/cast every tensor, like ``Tensor.to``."""

@@ -81,7 +81,8 @@ def save_clip_tokenizer_files(texts: Iterable[str], save_dir: str, num_merges: i
     """
     merges = learn_bpe(texts, num_merges)
     base = list(_bytes_to_unicode().values())
-    tokens = base + [b + '</w>' for b in base] + [a + b for a, b in merges] + [START_TOKEN, END_TOKEN]
+    tokens = base + [b + '</w>' for b in base] + [a + b
+                                                  for a, b in merges] + [START_TOKEN, END_TOKEN]
     vocab = {}
     for token in tokens:
         vocab.setdefault(token, len(vocab))

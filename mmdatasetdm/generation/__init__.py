@@ -3,13 +3,12 @@
 Importing this package registers the prompt sources in
 :data:`mmdatasetdm.registry.PROMPTS`.
 """
-from .prompts import (BasePromptSource, ClassMatcher, ClassSampler, LanguageModelPrompts, PromptFile,
-                      PromptRecord, PromptSampler, TemplatePrompts, sample_seed)
-from .writers import (KeypointMeta, ShardWriter, completed_indices, merge_shards, read_depth, read_manifest,
-                      read_semantic)
+from .prompts import (BasePromptSource, ClassMatcher, ClassSampler, LanguageModelPrompts,
+                      PromptFile, PromptRecord, PromptSampler, TemplatePrompts, sample_seed)
+from .writers import KeypointMeta, ShardWriter, merge_shards
 
 __all__ = [
-    'BasePromptSource', 'ClassMatcher', 'ClassSampler', 'LanguageModelPrompts', 'PromptFile', 'PromptRecord',
-    'PromptSampler', 'TemplatePrompts', 'sample_seed', 'KeypointMeta', 'ShardWriter', 'completed_indices',
-    'merge_shards', 'read_depth', 'read_manifest', 'read_semantic'
+    'BasePromptSource', 'ClassMatcher', 'ClassSampler', 'LanguageModelPrompts', 'PromptFile',
+    'PromptRecord', 'PromptSampler', 'TemplatePrompts', 'sample_seed', 'KeypointMeta',
+    'ShardWriter', 'merge_shards'
 ]

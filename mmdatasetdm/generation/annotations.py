@@ -14,7 +14,7 @@ from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 
-IGNORE_INDEX = 255
+from mmdatasetdm.fileio import IGNORE_INDEX
 
 # Rejection categories (the manifest's ``reason``); the measured values are in
 # ``scores['reject_detail']``.
@@ -110,7 +110,10 @@ def semantic_annotation(pred, prompted: Sequence[int], cfg: FilterConfig) -> Ann
     confidence = np.where(total > 0, scores.max(0) / np.maximum(total, 1e-12), 0.0)
     labels = np.where(confidence >= cfg.min_confidence, labels, IGNORE_INDEX).astype(np.uint8)
     ignored = float((labels == IGNORE_INDEX).mean())
-    fractions = {int(c): float((labels == c).mean()) for c in np.unique(labels) if c != IGNORE_INDEX}
+    fractions = {
+        int(c): float((labels == c).mean())
+        for c in np.unique(labels) if c != IGNORE_INDEX
+    }
     ann = Annotation(semantic=labels, scores=dict(
         mean_confidence=round(float(confidence.mean()), 6), ignore_fraction=round(ignored, 6),
         class_fractions={k: round(v, 6) for k, v in sorted(fractions.items())}))
@@ -140,7 +143,8 @@ def instance_annotation(pred, prompted: Sequence[int], cfg: FilterConfig) -> Ann
     if not len(scores):
         return _reject(ann, NO_PREDICTION)
     if not scored.any():
-        return _reject(ann, LOW_SCORE, max_score=float(scores.max()), min_score=float(cfg.min_score))
+        return _reject(
+            ann, LOW_SCORE, max_score=float(scores.max()), min_score=float(cfg.min_score))
     if not keep.any():
         return _reject(ann, TOO_SMALL, max_area=int(areas[scored].max()),
                        min_area=int(max(cfg.min_area, 1)))
@@ -171,7 +175,8 @@ def pose_annotation(pred, prompted: Sequence[int], cfg: FilterConfig) -> Annotat
     if not len(scores):
         return _reject(ann, NO_PREDICTION)
     if not keep.any():
-        return _reject(ann, LOW_SCORE, max_score=float(scores.max()), min_score=float(cfg.min_score))
+        return _reject(
+            ann, LOW_SCORE, max_score=float(scores.max()), min_score=float(cfg.min_score))
     return ann
 
 

@@ -1,5 +1,4 @@
 """A trained P-Decoder, loaded for annotating generated images."""
-import hashlib
 import os.path as osp
 from typing import List, Optional, Sequence
 
@@ -10,16 +9,7 @@ from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import load_checkpoint
 
 from mmdatasetdm.diffusion import SampleBatch
-
-TASKS = ('semantic', 'instance', 'depth', 'pose')
-
-
-def file_sha256(path: str, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            digest.update(block)
-    return digest.hexdigest()
+from mmdatasetdm.fileio import TASKS, file_sha256
 
 
 class PerceptionDecoder:
@@ -96,8 +86,8 @@ class PerceptionDecoder:
         elif self.task == 'instance':
             from mmdet.structures import DetDataSample as Sample
         else:
-            from mmpose.structures import PoseDataSample as Sample
             from mmengine.structures import InstanceData
+            from mmpose.structures import PoseDataSample as Sample
         samples = []
         for prompt in batch.pyramid.prompts:
             sample = Sample(metainfo=dict(meta, prompt=prompt))

@@ -27,12 +27,11 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.utils import ProgressBar
 
 from mmdatasetdm.diffusion import CaptureSampler, SamplingConfig
-
+from mmdatasetdm.fileio import list_shard_dirs, shard_dir
 from .annotations import ANNOTATORS, FilterConfig
 from .decoder import PerceptionDecoder
 from .prompts import PromptSampler
-from .writers import ShardWriter, list_shard_dirs, merge_shards
-from .writers.shard import shard_dir
+from .writers import ShardWriter, merge_shards
 
 
 class GenerationEngine:
@@ -79,7 +78,8 @@ class GenerationEngine:
         if sampling.get('capture_step') is None and sampling.get('capture_timestep') is None:
             sampling['capture_timestep'] = backbone.extractor.timestep
         self.sampling = SamplingConfig(**sampling)
-        self.sampler = CaptureSampler(backbone.components, backbone.extractor.capture, self.sampling)
+        self.sampler = CaptureSampler(backbone.components, backbone.extractor.capture,
+                                      self.sampling)
         self.filters = FilterConfig(**(filters or {}))
         self.writer_cfg = dict(writer or {})
         self.batch_size = int(batch_size)

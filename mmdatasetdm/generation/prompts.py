@@ -128,12 +128,15 @@ class ClassMatcher:
             naming it (e.g. ``{'aeroplane': ['airplane', 'plane']}``).
     """
 
-    def __init__(self, classes: Sequence[str], synonyms: Optional[Mapping[str, Sequence[str]]] = None):
+    def __init__(self,
+                 classes: Sequence[str],
+                 synonyms: Optional[Mapping[str, Sequence[str]]] = None):
         self.classes = _check_classes(classes)
         synonyms = dict(synonyms or {})
         unknown = sorted(set(synonyms) - set(self.classes))
         if unknown:
-            raise ValueError(f'synonyms name unknown classes {unknown}; known classes: {list(self.classes)}')
+            raise ValueError(
+                f'synonyms name unknown classes {unknown}; known classes: {list(self.classes)}')
         self.words: Dict[str, List[str]] = {}
         owner: Dict[str, str] = {}
         for cls in self.classes:
@@ -143,7 +146,8 @@ class ClassMatcher:
                 if not word:
                     raise ValueError(f'class {cls!r} has an empty synonym')
                 if word in owner and owner[word] != cls:
-                    raise ValueError(f'the word {word!r} names two classes: {owner[word]!r} and {cls!r}')
+                    raise ValueError(
+                        f'the word {word!r} names two classes: {owner[word]!r} and {cls!r}')
                 owner[word] = cls
                 if word not in words:
                     words.append(word)
@@ -152,7 +156,8 @@ class ClassMatcher:
         ordered = sorted(owner, key=lambda w: (-len(w), w))
         self._owner = owner
         alternatives = '|'.join(r'\s+'.join(re.escape(p) for p in w.split(' ')) for w in ordered)
-        self._pattern = re.compile(rf'(?<![0-9a-z])({alternatives})(?:e?s)?(?![0-9a-z])', re.IGNORECASE)
+        self._pattern = re.compile(rf'(?<![0-9a-z])({alternatives})(?:e?s)?(?![0-9a-z])',
+                                   re.IGNORECASE)
 
     def find(self, text: str) -> Dict[str, List[str]]:
         """The classes named in ``text``.
@@ -213,14 +218,20 @@ class ClassSampler:
         block_size (int, optional): turn weights into per-block quotas.
     """
 
-    def __init__(self, classes: Sequence[str], seed: int = 0, quotas: Optional[Mapping[str, int]] = None,
+    def __init__(self,
+                 classes: Sequence[str],
+                 seed: int = 0,
+                 quotas: Optional[Mapping[str, int]] = None,
                  weights: Optional[Mapping[str, float]] = None,
-                 class_counts: Optional[Mapping[str, float]] = None, power: float = 0.0,
+                 class_counts: Optional[Mapping[str, float]] = None,
+                 power: float = 0.0,
                  block_size: Optional[int] = None):
         self.classes = _check_classes(classes)
         self.seed = _check_seed(seed, 'seed')
-        given = [n for n, v in (('quotas', quotas), ('weights', weights), ('class_counts', class_counts))
-                 if v is not None]
+        given = [
+            n for n, v in (('quotas', quotas), ('weights', weights), ('class_counts', class_counts))
+            if v is not None
+        ]
         if len(given) > 1:
             raise ValueError(f'give at most one of quotas, weights, class_counts; got {given}')
         self.probabilities: Optional[np.ndarray] = None
@@ -238,7 +249,8 @@ class ClassSampler:
                     raise ValueError(f'class_counts must be positive, got {dict(class_counts)}')
                 w = counts**float(power)
             if np.any(w < 0) or not np.all(np.isfinite(w)) or w.sum() <= 0:
-                raise ValueError(f'class weights must be finite, >= 0 and not all 0, got {w.tolist()}')
+                raise ValueError(
+                    f'class weights must be finite, >= 0 and not all 0, got {w.tolist()}')
             probabilities = w / w.sum()
             if block_size is None:
                 self.probabilities = probabilities
@@ -256,7 +268,8 @@ class ClassSampler:
         values = dict(values)
         unknown = sorted(set(values) - set(self.classes))
         if unknown:
-            raise ValueError(f'{name} name unknown classes {unknown}; known classes: {list(self.classes)}')
+            raise ValueError(
+                f'{name} name unknown classes {unknown}; known classes: {list(self.classes)}')
         return [values.get(c, 0) for c in self.classes]
 
     def _block_order(self, block: int) -> np.ndarray:
@@ -264,7 +277,8 @@ class ClassSampler:
         if order is None:
             if len(self._orders) >= 8:
                 self._orders.clear()
-            order = self._orders[block] = _rng(self.seed, _STREAM_QUOTA_BLOCK, block).permutation(self._block)
+            order = self._orders[block] = _rng(self.seed, _STREAM_QUOTA_BLOCK,
+                                               block).permutation(self._block)
         return order
 
     def class_at(self, index: int) -> str:
@@ -307,7 +321,9 @@ class BasePromptSource:
         synonyms (Mapping[str, Sequence[str]], optional): extra words per class.
     """
 
-    def __init__(self, classes: Sequence[str], synonyms: Optional[Mapping[str, Sequence[str]]] = None):
+    def __init__(self,
+                 classes: Sequence[str],
+                 synonyms: Optional[Mapping[str, Sequence[str]]] = None):
         self.matcher = ClassMatcher(classes, synonyms)
         self.classes = self.matcher.classes
 
@@ -362,17 +378,26 @@ class TemplatePrompts(BasePromptSource):
             name a class when they appear in a rendered prompt.
     """
 
-    def __init__(self, classes: Sequence[str], templates: Sequence[str] = ('a photo of a {attr} {cls}', ),
+    def __init__(self,
+                 classes: Sequence[str],
+                 templates: Sequence[str] = ('a photo of a {attr} {cls}', ),
                  attributes: Optional[Mapping[str, Sequence[str]]] = None,
                  fields: Optional[Mapping[str, Sequence[str]]] = None,
                  class_names: Optional[Mapping[str, Union[str, Sequence[str]]]] = None,
                  synonyms: Optional[Mapping[str, Sequence[str]]] = None):
         classes = _check_classes(classes)
-        class_names = {c: [v] if isinstance(v, str) else list(v) for c, v in dict(class_names or {}).items()}
-        merged = {c: list(dict(synonyms or {}).get(c, [])) + class_names.get(c, []) for c in classes}
+        class_names = {
+            c: [v] if isinstance(v, str) else list(v)
+            for c, v in dict(class_names or {}).items()
+        }
+        merged = {
+            c: list(dict(synonyms or {}).get(c, [])) + class_names.get(c, [])
+            for c in classes
+        }
         unknown = sorted((set(class_names) | set(synonyms or {})) - set(classes))
         if unknown:
-            raise ValueError(f'class_names/synonyms name unknown classes {unknown}; known: {list(classes)}')
+            raise ValueError(
+                f'class_names/synonyms name unknown classes {unknown}; known: {list(classes)}')
         super().__init__(classes, merged)
         if isinstance(templates, str) or not templates:
             raise ValueError(f'templates must be a non-empty list of strings, got {templates!r}')
@@ -389,12 +414,14 @@ class TemplatePrompts(BasePromptSource):
                 raise ValueError(f'template {template!r} has no {{cls}} slot for the class word')
             missing = sorted(set(names) - {'cls', 'attr'} - set(self.fields))
             if missing:
-                raise ValueError(f'template {template!r} uses slots {missing} that fields does not define '
-                                 f'(defined: {sorted(self.fields)})')
+                raise ValueError(
+                    f'template {template!r} uses slots {missing} that fields does not define '
+                    f'(defined: {sorted(self.fields)})')
         attributes = dict(attributes or {})
         unknown = sorted(set(attributes) - set(classes))
         if unknown:
-            raise ValueError(f'attributes name unknown classes {unknown}; known classes: {list(classes)}')
+            raise ValueError(
+                f'attributes name unknown classes {unknown}; known classes: {list(classes)}')
         self.attributes = {c: [str(a) for a in attributes.get(c, [])] or [''] for c in classes}
         self.class_names = {c: class_names.get(c) or [c.replace('_', ' ')] for c in classes}
 
@@ -444,8 +471,9 @@ class PromptFile(BasePromptSource):
                     continue
                 found = self.matcher.find(text)
                 if not found:
-                    raise ValueError(f'{self.path}:{lineno}: the prompt {text!r} names no known class '
-                                     f'(classes: {list(self.classes)}; add synonyms if it uses another word)')
+                    raise ValueError(
+                        f'{self.path}:{lineno}: the prompt {text!r} names no known class '
+                        f'(classes: {list(self.classes)}; add synonyms if it uses another word)')
                 for cls in found:
                     self.by_class[cls].append(len(self.prompts))
                 self.prompts.append(text)
@@ -456,8 +484,9 @@ class PromptFile(BasePromptSource):
         """Indices (into :attr:`prompts`) of the prompts naming ``cls``."""
         lines = self.by_class[cls]
         if not lines:
-            raise ValueError(f'prompt file {self.path} has no prompt naming the class {cls!r}, but the class '
-                             f'sampler asked for it; add prompts or give it quota/weight 0')
+            raise ValueError(
+                f'prompt file {self.path} has no prompt naming the class {cls!r}, but the class '
+                f'sampler asked for it; add prompts or give it quota/weight 0')
         return lines
 
     def write(self, index: int, cls: Optional[str], rng: np.random.Generator) -> str:
@@ -499,13 +528,22 @@ class LanguageModelPrompts(TemplatePrompts):
             fields, class_names, synonyms).
     """
 
-    def __init__(self, classes: Sequence[str], model_dir: Optional[str] = None, pool_size: int = 100,
-                 seed: int = 0, max_new_tokens: int = 24, max_words: int = 40, temperature: float = 0.9,
-                 top_p: float = 0.95, device: str = 'cpu', **kwargs):
+    def __init__(self,
+                 classes: Sequence[str],
+                 model_dir: Optional[str] = None,
+                 pool_size: int = 100,
+                 seed: int = 0,
+                 max_new_tokens: int = 24,
+                 max_words: int = 40,
+                 temperature: float = 0.9,
+                 top_p: float = 0.95,
+                 device: str = 'cpu',
+                 **kwargs):
         super().__init__(classes, **kwargs)
         if model_dir is not None and not osp.isdir(str(model_dir)):
-            raise FileNotFoundError(f'model_dir {model_dir} is not a folder (expected a local causal LM saved '
-                                    f'with save_pretrained)')
+            raise FileNotFoundError(
+                f'model_dir {model_dir} is not a folder (expected a local causal LM saved '
+                f'with save_pretrained)')
         if pool_size < 1:
             raise ValueError(f'pool_size must be >= 1, got {pool_size}')
         self.model_dir = None if model_dir is None else str(model_dir)
@@ -524,7 +562,8 @@ class LanguageModelPrompts(TemplatePrompts):
         if self._model is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer
             self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
-            self._model = AutoModelForCausalLM.from_pretrained(self.model_dir).to(self.device).eval()
+            self._model = AutoModelForCausalLM.from_pretrained(self.model_dir).to(
+                self.device).eval()
         return self._tokenizer, self._model
 
     def description(self, cls: str, j: int) -> str:
@@ -554,12 +593,19 @@ class LanguageModelPrompts(TemplatePrompts):
         import torch
         tokenizer, model = self._load()
         inputs = tokenizer(opening, return_tensors='pt').to(self.device)
-        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        pad = tokenizer.pad_token_id
+        pad = tokenizer.eos_token_id if pad is None else pad
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(seed)
-            out = model.generate(**inputs, do_sample=True, temperature=self.temperature, top_p=self.top_p,
-                                 max_new_tokens=self.max_new_tokens, pad_token_id=pad)
-        continuation = tokenizer.decode(out[0, inputs['input_ids'].shape[1]:], skip_special_tokens=True)
+            out = model.generate(
+                **inputs,
+                do_sample=True,
+                temperature=self.temperature,
+                top_p=self.top_p,
+                max_new_tokens=self.max_new_tokens,
+                pad_token_id=pad)
+        continuation = tokenizer.decode(
+            out[0, inputs['input_ids'].shape[1]:], skip_special_tokens=True)
         continuation = re.split(r'[\n\r]|(?<=[.!?])\s', continuation, maxsplit=1)[0]
         continuation = ''.join(ch for ch in continuation if ch.isprintable() and ch != '\ufffd')
         if continuation[:1].isalnum():
@@ -584,7 +630,7 @@ class LanguageModelPrompts(TemplatePrompts):
         Returns:
             str: ``path``.
         """
-        from .writers.atomic import atomic_write_text
+        from mmdatasetdm.fileio import atomic_write_text
         lines = [self.description(c, j) for c in self.classes for j in range(self.pool_size)]
         atomic_write_text(path, ''.join(line + '\n' for line in lines))
         return path
@@ -610,9 +656,11 @@ class PromptSampler:
 
     def __init__(self, source, seed: int = 0, num_prompts: Optional[int] = None,
                  class_sampling: Optional[dict] = {}, tokenizer=None):  # noqa: B006 (read only)
-        self.source: BasePromptSource = PROMPTS.build(source) if isinstance(source, dict) else source
+        self.source: BasePromptSource = PROMPTS.build(source) if isinstance(source,
+                                                                            dict) else source
         if not isinstance(self.source, BasePromptSource):
-            raise TypeError(f'source must be a prompt source or its config, got {type(self.source).__name__}')
+            raise TypeError(
+                f'source must be a prompt source or its config, got {type(self.source).__name__}')
         self.seed = _check_seed(seed, 'seed')
         if num_prompts is not None:
             num_prompts = _check_seed(num_prompts, 'num_prompts')
@@ -649,10 +697,17 @@ class PromptSampler:
         positions = None
         if self.tokenizer is not None:
             positions = self.token_positions(text, words)
-        return PromptRecord(index=index, text=text, classes=tuple(words), seed=sample_seed(self.seed, index),
-                            target=target, words=words, token_positions=positions)
+        return PromptRecord(
+            index=index,
+            text=text,
+            classes=tuple(words),
+            seed=sample_seed(self.seed, index),
+            target=target,
+            words=words,
+            token_positions=positions)
 
-    def token_positions(self, text: str, words: Mapping[str, Sequence[str]]) -> Dict[str, List[int]]:
+    def token_positions(self, text: str, words: Mapping[str,
+                                                        Sequence[str]]) -> Dict[str, List[int]]:
         """Token positions of each class's words in ``text``.
 
         Args:
@@ -697,6 +752,6 @@ def _load_tokenizer(path: str):
 
 
 __all__ = [
-    'sample_seed', 'PromptRecord', 'ClassMatcher', 'ClassSampler', 'BasePromptSource', 'TemplatePrompts',
-    'PromptFile', 'LanguageModelPrompts', 'PromptSampler'
+    'sample_seed', 'PromptRecord', 'ClassMatcher', 'ClassSampler', 'BasePromptSource',
+    'TemplatePrompts', 'PromptFile', 'LanguageModelPrompts', 'PromptSampler'
 ]

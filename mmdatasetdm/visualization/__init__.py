@@ -4,7 +4,7 @@
 * :mod:`.overlay` draws a packed data sample's ground truth (semantic, depth,
   instance, pose) with mmseg / mmdet / mmpose's own visualizers;
 * :mod:`.browse` does that for the first samples of a config's dataset
-  (``tools/browse_dataset.py``);
+  (``tools/analysis_tools/browse_dataset.py``);
 * :mod:`.gallery` draws generated samples with their annotations from a
   generated dataset folder (``manifest.jsonl`` + files).
 

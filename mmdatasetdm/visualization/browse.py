@@ -110,7 +110,7 @@ def dataset_config(cfg, split: str) -> dict:
     loader = cfg.get(f'{split}_dataloader') or {}
     if not loader.get('dataset'):
         raise BrowseError(f'{getattr(cfg, "filename", None) or "the config"} has no '
-                         f'{split}_dataloader.dataset; it has datasets for splits {have}')
+                          f'{split}_dataloader.dataset; it has datasets for splits {have}')
     return copy.deepcopy(loader['dataset'].to_dict() if hasattr(loader['dataset'], 'to_dict')
                          else dict(loader['dataset']))
 
@@ -144,9 +144,10 @@ def build_browse_dataset(cfg, split: str = 'train', raw: bool = False):
     dataset_cfg = map_pipelines(dataset_cfg, lambda p: browsing_pipeline(p, raw))
     where = {k: dataset_cfg.get(k) for k in ('data_root', 'ann_file', 'split', 'data_prefix')
              if dataset_cfg.get(k) is not None}
-    empty = BrowseError(f'the {split} dataset ({dataset_cfg.get("type")}, {where}) of '
-                        f'{getattr(cfg, "filename", None) or "the config"} is empty: check its data_root '
-                        f'and annotation files (--cfg-options {split}_dataloader.dataset.data_root=DIR)')
+    empty = BrowseError(
+        f'the {split} dataset ({dataset_cfg.get("type")}, {where}) of '
+        f'{getattr(cfg, "filename", None) or "the config"} is empty: check its data_root '
+        f'and annotation files (--cfg-options {split}_dataloader.dataset.data_root=DIR)')
     try:
         dataset = registry.build(dataset_cfg)
     except ValueError as err:

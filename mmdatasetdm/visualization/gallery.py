@@ -7,23 +7,19 @@ then one panel per annotation it has — the semantic mask in colour, the depth
 colour map, the instances (mmdet's visualizer), the keypoints (mmpose's
 visualizer) — tiled into one PNG grid.
 """
-import json
+import contextlib
+import io
 import os.path as osp
-from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from mmdatasetdm.fileio import (INSTANCES_JSON, KEYPOINTS_JSON, image_id_of, read_dataset_meta,
+                                read_depth, read_manifest, read_rgb, read_semantic)
 from .grid import save_png, tile_images
 from .overlay import build_visualizer, default_palette, draw_sample
 
 IGNORE_COLOR = (255, 255, 255)
-
-
-def _read_rgb(path: str) -> np.ndarray:
-    from PIL import Image
-    with Image.open(path) as img:
-        return np.asarray(img.convert('RGB'))
 
 
 def semantic_panel(labels: np.ndarray, palette: Sequence[Sequence[int]]) -> np.ndarray:
@@ -72,15 +68,15 @@ def _pose_metainfo(keypoint_meta: dict) -> dict:
         joint_weights=[1.0] * len(names), sigmas=[0.05] * len(names)))
 
 
-def _annotations_by_image(path: str) -> Dict[int, List[dict]]:
+def _annotations_by_image(data_root: str, name: str) -> Dict[int, List[dict]]:
+    """Image id -> annotations of a generated set's COCO file (pycocotools' index)."""
+    path = osp.join(data_root, name)
     if not osp.isfile(path):
         return {}
-    with open(path) as f:
-        doc = json.load(f)
-    out = defaultdict(list)
-    for ann in doc.get('annotations', []):
-        out[int(ann['image_id'])].append(ann)
-    return out
+    from pycocotools.coco import COCO
+    with contextlib.redirect_stdout(io.StringIO()):  # COCO() prints its progress
+        coco = COCO(path)
+    return coco.imgToAnns
 
 
 def _instance_sample(anns: List[dict], categories: List[dict], shape):
@@ -91,13 +87,16 @@ def _instance_sample(anns: List[dict], categories: List[dict], shape):
     from mmdatasetdm.generation.writers import decode_mask
     index = {int(c['id']): i for i, c in enumerate(categories)}
     boxes = [[x, y, x + w, y + h] for x, y, w, h in (a['bbox'] for a in anns)]
-    masks = [decode_mask(a['segmentation']).astype(bool) if 'segmentation' in a else np.zeros(shape, bool)
-             for a in anns]
+    masks = [
+        decode_mask(a['segmentation']).astype(bool) if 'segmentation' in a else np.zeros(
+            shape, bool) for a in anns
+    ]
     sample = DetDataSample()
     sample.gt_instances = InstanceData(
         bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
         labels=torch.tensor([index[int(a['category_id'])] for a in anns], dtype=torch.int64),
-        masks=torch.from_numpy(np.stack(masks)) if masks else torch.zeros((0, *shape), dtype=torch.bool))
+        masks=torch.from_numpy(np.stack(masks)) if masks else torch.zeros(
+            (0, *shape), dtype=torch.bool))
     return sample
 
 
@@ -130,36 +129,33 @@ def synthetic_gallery(data_root: str, out_png: str, num: int = 16, cols: int = 4
     Returns:
         str | None: ``out_png``, or None when the dataset has no accepted sample.
     """
-    from mmdatasetdm.datasets.synthetic import read_synthetic_manifest, read_synthetic_meta
-    from mmdatasetdm.generation.writers import INSTANCES_JSON, KEYPOINTS_JSON, image_id_of, read_depth
-
-    lines = read_synthetic_manifest(data_root)[:int(num)]
+    lines = read_manifest(data_root, accepted_only=True, check_files=True)[:int(num)]
     if not lines:
         return None
-    meta = read_synthetic_meta(data_root)
+    meta = read_dataset_meta(data_root)
     if palette is None:
         palette = meta.get('palette') if isinstance(meta.get('palette'), list) else None
     if palette is None:
         palette = default_palette(255)
-    instances = _annotations_by_image(osp.join(data_root, INSTANCES_JSON))
-    keypoints = _annotations_by_image(osp.join(data_root, KEYPOINTS_JSON))
+    instances = _annotations_by_image(data_root, INSTANCES_JSON)
+    keypoints = _annotations_by_image(data_root, KEYPOINTS_JSON)
     det_vis = pose_vis = None
     tiles = []
     for line in lines:
         files = line['files']
-        image = _read_rgb(osp.join(data_root, files['image']))
+        image = read_rgb(osp.join(data_root, files['image']))
         panels = [image]
         if 'semantic' in files:
-            from PIL import Image
-            with Image.open(osp.join(data_root, files['semantic'])) as mask:
-                panels.append(semantic_panel(np.asarray(mask), palette))
+            panels.append(semantic_panel(read_semantic(osp.join(data_root, files['semantic'])),
+                                         palette))
         if 'depth' in files:
             panels.append(depth_panel(read_depth(osp.join(data_root, files['depth']),
                                                  line.get('depth_scale', meta.get('depth_scale')))))
         image_id = image_id_of(line['index'])
         if meta.get('categories') and image_id in instances:
             if det_vis is None:
-                det_vis = build_visualizer('instance', dict(classes=[c['name'] for c in meta['categories']]))
+                det_vis = build_visualizer('instance',
+                                           dict(classes=[c['name'] for c in meta['categories']]))
             sample = _instance_sample(instances[image_id], meta['categories'], image.shape[:2])
             panels.append(draw_sample(det_vis, 'instance', image, sample))
         if meta.get('keypoint_meta') and image_id in keypoints:

@@ -18,7 +18,8 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-TASKS = ('semantic', 'depth', 'instance', 'pose')
+from mmdatasetdm.fileio import TASKS, voc_palette
+
 # task -> (toolbox scope, visualizer type)
 VISUALIZERS = dict(semantic=('mmseg', 'SegLocalVisualizer'), depth=('mmseg', 'SegLocalVisualizer'),
                    instance=('mmdet', 'DetLocalVisualizer'), pose=('mmpose', 'PoseLocalVisualizer'))
@@ -53,9 +54,10 @@ def detect_task(data_sample: Any) -> str:
         return 'semantic'
     if 'gt_instances' in keys:
         return 'pose' if 'keypoints' in data_sample.gt_instances else 'instance'
-    raise ValueError(f'cannot tell the task of a {type(data_sample).__name__} with fields {sorted(keys)}: '
-                     'expected gt_sem_seg, gt_depth_map or gt_instances (does the pipeline end in '
-                     'PackSegInputs, PackDetInputs or PackPoseInputs, and load the annotations?)')
+    raise ValueError(
+        f'cannot tell the task of a {type(data_sample).__name__} with fields {sorted(keys)}: '
+        'expected gt_sem_seg, gt_depth_map or gt_instances (does the pipeline end in '
+        'PackSegInputs, PackDetInputs or PackPoseInputs, and load the annotations?)')
 
 
 def default_palette(num_classes: int) -> list:
@@ -68,7 +70,6 @@ def default_palette(num_classes: int) -> list:
     Returns:
         list[tuple[int, int, int]]: RGB colours.
     """
-    from mmdatasetdm.generation.writers import voc_palette
     colors = voc_palette(256)
     return [tuple(int(v) for v in colors[c % 255]) for c in range(int(num_classes))]
 

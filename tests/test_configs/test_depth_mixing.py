@@ -1,4 +1,5 @@
-"""Depth mixing configs: configs/demo/depth_{real,synth}_100.py on a tiny demo world, and
+"""Depth mixing configs: projects/demo_world/configs/depth_{real,synth}_100.py
+on a tiny demo world, and
 configs/nyu_depth_{real,synth}_50.py (mmseg's stock VPD NYU config) on a toy NYU folder,
 each trained a few iterations on real (+ synthetic) depth maps and scored by DepthMetric."""
 import math
@@ -12,7 +13,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner, TestLoop
 from PIL import Image
 
-from mmdatasetdm.datasets.demo_world import read_depth
+from mmdatasetdm.fileio import read_depth
 from tests.test_configs.runner_utils import (point_at_world, short_schedule, stock_config,
                                              without_scope)
 from tests.test_datasets.synthetic_sets import depth_from_world
@@ -35,14 +36,14 @@ def _assert_depth_metrics(metrics):
 
 @pytest.mark.parametrize('config', ['depth_real_100.py', 'depth_synth_100.py'])
 def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synthetic, tmp_path):
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', config))
+    cfg = Config.fromfile(osp.join(ROOT, 'projects', 'demo_world', 'configs', config))
     assert cfg.model.type == 'DepthEstimator'
     assert cfg.val_dataloader.dataset.split == 'test'
     assert cfg.test_shifted_dataloader.dataset.split == 'test_shifted'
     train = cfg.train_dataloader.dataset
     if config == 'depth_synth_100.py':
-        assert [d.type for d in train.datasets] == ['RepeatDataset',
-                                                     'mmdatasetdm.SyntheticDepthDataset']
+        assert [d.type
+                for d in train.datasets] == ['RepeatDataset', 'mmdatasetdm.SyntheticDepthDataset']
     point_at_world(cfg, tiny_world, synthetic if config == 'depth_synth_100.py' else None)
     short_schedule(cfg, tmp_path)
 
@@ -108,7 +109,8 @@ def test_nyu_config_trains_on_real_plus_synthetic(config, tiny_world, synthetic,
     next(t for t in cfg.val_dataloader.dataset.pipeline if t.type == 'Resize').scale = (64, 64)
     cfg.val_evaluator.crop_type = None  # nyu_crop is NYU's 480x640 border
     cfg.test_dataloader, cfg.test_evaluator = cfg.val_dataloader, cfg.val_evaluator
-    demo = Config.fromfile(osp.join(ROOT, 'configs', 'demo', '_base_', 'depth_downstream.py'))
+    demo = Config.fromfile(
+        osp.join(ROOT, 'projects', 'demo_world', 'configs', '_base_', 'depth_downstream.py'))
     cfg.model = demo.model
     cfg.model.decode_head.max_depth = 10.0  # NYU's range, as the VPD head
     cfg.optim_wrapper = demo.optim_wrapper

@@ -1,4 +1,5 @@
-"""Instance mixing configs: configs/demo/inst_{real,synth}_100.py on a tiny demo world, and
+"""Instance mixing configs: projects/demo_world/configs/inst_{real,synth}_100.py
+on a tiny demo world, and
 configs/coco_inst_{real,synth}_800.py (mmdet's stock Mask R-CNN COCO config) on a toy COCO
 folder, each trained a few iterations on real (+ synthetic) data and scored by CocoMetric."""
 import json
@@ -32,14 +33,14 @@ def _assert_coco_metrics(metrics):
 
 @pytest.mark.parametrize('config', ['inst_real_100.py', 'inst_synth_100.py'])
 def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synthetic, tmp_path):
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', config))
+    cfg = Config.fromfile(osp.join(ROOT, 'projects', 'demo_world', 'configs', config))
     assert cfg.model.roi_head.bbox_head.num_classes == 5
     assert cfg.val_dataloader.dataset.split == 'test'
     assert cfg.test_shifted_dataloader.dataset.split == 'test_shifted'
     train = cfg.train_dataloader.dataset
     if config == 'inst_synth_100.py':
-        assert [d.type for d in train.datasets] == ['RepeatDataset',
-                                                     'mmdatasetdm.SyntheticInstanceDataset']
+        assert [d.type for d in train.datasets
+                ] == ['RepeatDataset', 'mmdatasetdm.SyntheticInstanceDataset']
     point_at_world(cfg, tiny_world, synthetic if config == 'inst_synth_100.py' else None)
     for key, split in (('val_evaluator', 'test'), ('test_evaluator', 'test'),
                        ('test_shifted_evaluator', 'test_shifted')):

@@ -1,4 +1,5 @@
-"""Pose mixing configs: configs/demo/pose_{real,synth}_100.py on a tiny demo world, and
+"""Pose mixing configs: projects/demo_world/configs/pose_{real,synth}_100.py
+on a tiny demo world, and
 configs/coco_pose_{real,synth}_800.py (mmpose's stock HRNet-W32 COCO config) on a toy COCO
 folder, each trained a few iterations on real (+ synthetic) people in mmpose's
 CombinedDataset and scored by mmpose's CocoMetric."""
@@ -38,7 +39,7 @@ def _assert_pose_metrics(metrics):
 
 @pytest.mark.parametrize('config', ['pose_real_100.py', 'pose_synth_100.py'])
 def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synthetic, tmp_path):
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', config))
+    cfg = Config.fromfile(osp.join(ROOT, 'projects', 'demo_world', 'configs', config))
     assert cfg.model.head.out_channels == 14
     assert cfg.val_dataloader.dataset.split == 'test'
     assert cfg.test_shifted_dataloader.dataset.split == 'test_shifted'
@@ -147,9 +148,9 @@ def test_coco_pose_configs_change_only_the_data():
 def test_demo_person_info_file_is_the_world_metainfo():
     from mmpose.datasets.datasets.utils import parse_pose_metainfo
 
-    from mmdatasetdm.datasets.demo_world import POSE_METAINFO
+    from projects.demo_world.demo_world import POSE_METAINFO
     from_file = parse_pose_metainfo(
-        dict(from_file=osp.join(ROOT, 'configs/_base_/datasets/demo_world_person.py')))
+        dict(from_file=osp.join(ROOT, 'projects/demo_world/configs/_base_/demo_world_person.py')))
     expected = parse_pose_metainfo(POSE_METAINFO)
     assert from_file.keys() == expected.keys()
     for key, value in expected.items():

@@ -15,9 +15,9 @@ import numpy as np
 from PIL import Image
 from pycocotools.coco import COCO
 
-from mmdatasetdm.datasets.demo_world import (KEYPOINT_NAMES, OBJECT_CLASSES, SKELETON,
-                                             WorldLayout, read_depth)
+from mmdatasetdm.fileio import read_depth
 from mmdatasetdm.generation import PromptRecord, ShardWriter, merge_shards
+from projects.demo_world.demo_world import KEYPOINT_NAMES, OBJECT_CLASSES, SKELETON, WorldLayout
 
 # The generator's class order differs from the real set's on purpose, so a
 # dataset that used generator ids as labels would fail the tests.

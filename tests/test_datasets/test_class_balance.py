@@ -8,8 +8,7 @@ import pytest
 from PIL import Image
 
 from mmdatasetdm.datasets.class_balance import median_frequency_weights, pixel_class_frequencies
-
-from .conftest import build_dataset
+from tests.demo_world import build_dataset
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
@@ -55,11 +54,12 @@ def test_a_dataset_without_label_maps_is_refused():
 
 
 def test_cli_prints_the_config_weights(small_world):
-    """tools/class_weights.py on the demo segmentor config, pointed at the small world."""
+    """tools/analysis_tools/class_weights.py on the demo segmentor config, pointed at the
+    small world."""
     out = subprocess.run(
-        [sys.executable, 'tools/class_weights.py', 'configs/demo/seg_real_100.py', '--split',
-         'val', '--decimals', '3', '--cfg-options',
-         f'val_dataloader.dataset.data_root={small_world}'],
+        [sys.executable, 'tools/analysis_tools/class_weights.py',
+         'projects/demo_world/configs/seg_real_100.py', '--split', 'val', '--decimals', '3',
+         '--cfg-options', f'val_dataloader.dataset.data_root={small_world}'],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     weights = median_frequency_weights(pixel_class_frequencies(_seg_dataset(small_world, 'test')))

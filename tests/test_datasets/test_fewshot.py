@@ -42,7 +42,8 @@ def seg_data(tmp_path_factory):
             label[1 + k, :] = c
         name = f'img_{i:03d}'
         Image.fromarray(label).save(osp.join(root, 'ann_dir', name + '.png'))
-        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(osp.join(root, 'img_dir', name + '.jpg'))
+        Image.fromarray(np.zeros((8, 8, 3),
+                                 np.uint8)).save(osp.join(root, 'img_dir', name + '.jpg'))
         ids.append(name)
     with open(osp.join(root, 'train.txt'), 'w') as f:
         f.write('\n'.join(ids) + '\n')
@@ -178,7 +179,7 @@ def test_coco_keypoints_subset_loads(tmp_path):
     path = str(tmp_path / 'person_keypoints.json')
     with open(path, 'w') as f:
         json.dump(_coco(keypoints=True), f)
-    subset = make_coco_subset(path, str(tmp_path / 'kp_5.json'), num=5, seed=2)
+    make_coco_subset(path, str(tmp_path / 'kp_5.json'), num=5, seed=2)
     api = COCO(str(tmp_path / 'kp_5.json'))
     assert len(api.getImgIds()) == 5 and api.loadCats(1)[0]['keypoints'][0] == 'k0'
     assert all(a['num_keypoints'] == 17 for a in api.loadAnns(api.getAnnIds()) if not a['iscrowd'])
@@ -208,7 +209,7 @@ def test_malformed_coco_is_named(tmp_path, damage, message):
 
 
 def test_cli(coco_file, seg_data, tmp_path, capsys):
-    tool = load_tool('make_fewshot_split.py')
+    tool = load_tool('tools/dataset_converters/make_fewshot_split.py')
     out = str(tmp_path / 'cli.json')
     assert tool.main(['coco', '--ann-file', coco_file, '--num', '6', '--seed', '4',
                       '--out', out]) == 0

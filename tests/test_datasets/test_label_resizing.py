@@ -8,13 +8,14 @@ from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 from PIL import Image
 
-CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs')
+ROOT = osp.join(osp.dirname(__file__), '..', '..')
 
 
-@pytest.mark.parametrize('config', ['pdecoder/semantic_voc_100.py', 'demo/pdecoder_semantic.py',
-                                    'voc_synth_100.py'])
+@pytest.mark.parametrize('config', ['configs/pdecoder/semantic_voc_100.py',
+                                    'projects/demo_world/configs/pdecoder_semantic.py',
+                                    'configs/voc_synth_100.py'])
 def test_two_class_map_gains_no_third_id(tmp_path, config):
-    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    cfg = Config.fromfile(osp.join(ROOT, config))
     init_default_scope('mmseg')
     dataset = cfg.train_dataloader.dataset
     pipeline = dataset.pipeline if 'pipeline' in dataset else dataset.datasets[0].pipeline
@@ -22,7 +23,8 @@ def test_two_class_map_gains_no_third_id(tmp_path, config):
     img = rng.integers(0, 255, (97, 131, 3), dtype=np.uint8)  # odd sizes: real resampling
     label = np.zeros((97, 131), np.uint8)
     yy, xx = np.mgrid[:97, :131]
-    label[(yy - 50) ** 2 + (xx - 60) ** 2 < 35 ** 2] = 3  # a disc of one class (a valid id in every config)
+    # a disc of one class (a valid id in every config)
+    label[(yy - 50)**2 + (xx - 60)**2 < 35**2] = 3
     Image.fromarray(img).save(tmp_path / 'img.png')
     Image.fromarray(label).save(tmp_path / 'seg.png')
     transform = Compose(pipeline)

@@ -7,7 +7,7 @@ import pytest
 from mmengine.dataset import ConcatDataset
 from PIL import Image
 
-from .conftest import build_dataset
+from tests.demo_world import build_dataset
 from .synthetic_sets import depth_from_world
 
 

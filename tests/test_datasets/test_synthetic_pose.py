@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
 
-from mmdatasetdm.datasets.demo_world import FLIP_PAIRS, KEYPOINT_NAMES, KEYPOINT_SIGMAS, SKELETON
-
+from projects.demo_world.demo_world import FLIP_PAIRS, KEYPOINT_NAMES, KEYPOINT_SIGMAS, SKELETON
 from .synthetic_sets import coco17_poses, poses_from_world
 
 # what mmpose's parse_pose_metainfo derives from the keypoint info; CLASSES is added from
@@ -103,7 +102,7 @@ def test_filters_by_score_class_and_count(generated):
 
 
 def test_mixes_with_the_real_set_in_combined_dataset(generated, small_world):
-    from mmdatasetdm.datasets.demo_world import POSE_METAINFO
+    from projects.demo_world.demo_world import POSE_METAINFO
     real, synth = _build(real_cfg(small_world)), _build(synthetic_cfg(generated))
     mixed = _build(dict(type='CombinedDataset', metainfo=POSE_METAINFO,
                         datasets=[real_cfg(small_world), synthetic_cfg(generated)],

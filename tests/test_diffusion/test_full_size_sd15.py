@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-SCRIPT = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'benchmarks', 'capture_memory.py')
+SCRIPT = osp.join(
+    osp.dirname(__file__), '..', '..', 'tools', 'analysis_tools', 'benchmark_capture_memory.py')
 
 
 def _run(capture):
@@ -19,8 +20,11 @@ def _run(capture):
 def test_sd15_feature_shapes_and_capture_memory():
     on = _run('on')
     off = _run('off')
-    print(f"\npeak RSS with capture: {on['peak_rss_mib']} MiB, without: {off['peak_rss_mib']} MiB "
-          f"(captured tensors {on['captured_mib']} MiB; UNet {on['unet_parameters'] / 1e6:.0f}M params)")
+    print(
+        f"\npeak RSS with capture: {on['peak_rss_mib']} MiB, without: {off['peak_rss_mib']} MiB "
+        f"(captured tensors {on['captured_mib']} MiB; "
+        f"UNet {on['unet_parameters'] / 1e6:.0f}M params)"
+    )
     assert on['unet_parameters'] == off['unet_parameters'] > 800_000_000
     assert on['levels'] == [['up_blocks.3', 8, 320, 64, 64], ['up_blocks.2', 16, 640, 32, 32],
                             ['up_blocks.1', 32, 1280, 16, 16], ['up_blocks.0', 64, 1280, 8, 8]]

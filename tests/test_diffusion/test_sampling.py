@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmdatasetdm.diffusion import (CaptureSampler, FeatureCapture, SamplingConfig,
-                                   load_components)
+from mmdatasetdm.diffusion import CaptureSampler, FeatureCapture, SamplingConfig, load_components
 
 
 @pytest.fixture(scope='module')
@@ -35,8 +34,13 @@ def test_capture_does_not_change_the_images_of_diffusers_pipeline(
         plain.scheduler = sampler.pipeline.scheduler.__class__.from_config(
             sampler.pipeline.scheduler.config)
     plain.set_progress_bar_config(disable=True)
-    ref = plain(prompts, num_inference_steps=4, guidance_scale=3.0, guidance_rescale=rescale,
-                output_type='np', generator=[torch.Generator().manual_seed(s) for s in (11, 12)]).images
+    ref = plain(
+        prompts,
+        num_inference_steps=4,
+        guidance_scale=3.0,
+        guidance_rescale=rescale,
+        output_type='np',
+        generator=[torch.Generator().manual_seed(s) for s in (11, 12)]).images
     ref = (np.clip(ref, 0, 1) * 255).round().astype(np.uint8)
     assert np.array_equal(batch.images, ref)
     assert batch.images.shape == (2, 64, 64, 3)

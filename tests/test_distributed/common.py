@@ -1,12 +1,13 @@
 """Helpers of the distributed tests: subprocess runs of the tools, output hashes, the
 tiny configs' paths and the generation options every run here shares."""
-import hashlib
-import json
 import os
 import os.path as osp
 import subprocess
 import sys
 from typing import Dict, List
+
+from mmdatasetdm.fileio import read_jsonl as fileio_read_jsonl
+from mmdatasetdm.fileio import tree_sha256
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 PDECODER_CFG = osp.join(ROOT, 'configs', 'pdecoder', 'semantic_tiny.py')
@@ -42,21 +43,11 @@ def generate_options(checkpoint: str, sd_folder: str) -> List[str]:
 
 def tree_hashes(folder: str) -> Dict[str, str]:
     """sha256 of every file of a generated dataset, the per-rank shards excepted."""
-    out = {}
-    for dirpath, _, files in os.walk(folder):
-        for name in files:
-            path = osp.join(dirpath, name)
-            rel = osp.relpath(path, folder)
-            if rel.split(os.sep)[0] == 'shards':
-                continue
-            with open(path, 'rb') as f:
-                out[rel] = hashlib.sha256(f.read()).hexdigest()
-    return out
+    return tree_sha256(folder, exclude=('shards', ))
 
 
 def read_jsonl(path: str) -> List[dict]:
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return [record for _, record in fileio_read_jsonl(path)]
 
 
 def val_metrics(work_dir: str) -> List[dict]:

@@ -6,8 +6,7 @@ import sys
 
 import pytest
 
-from tests.test_distributed.common import (GENERATE_CFG, NUM_SAMPLES, failure, generate_options,
-                                           run)
+from tests.test_distributed.common import GENERATE_CFG, NUM_SAMPLES, failure, generate_options, run
 
 
 @pytest.fixture(scope='session')
@@ -48,7 +47,7 @@ def reference_dataset(tmp_path_factory, semantic_checkpoint, tiny_sd_folder):
 @pytest.fixture(scope='session')
 def demo_world(tmp_path_factory):
     """A demo world with 8 labelled training images (split train_100) and 4 test images."""
-    from mmdatasetdm.datasets.demo_world import generate_world
+    from projects.demo_world.demo_world import generate_world
     root = str(tmp_path_factory.mktemp('demo_world'))
     generate_world(root, seed=5, splits=['train_100', 'test'], train_100=8, test=4,
                    progress=False)

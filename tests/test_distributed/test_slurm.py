@@ -1,14 +1,15 @@
-"""tools/slurm_generate.sh and tools/slurm_train.sh under a real Slurm scheduler: a
+"""tools/slurm_generate.sh, slurm_train.sh and slurm_test.sh under a real Slurm scheduler: a
 one-node cluster on this machine (scripts/slurm_cluster.sh: Debian's munged, slurmctld and
 slurmd on the loopback interface, 2 CPUs, no GPUs), 2 tasks per job.
 
 The generation job makes a synthetic set with the tiny P-Decoder; the training job, queued
 behind it with ``--dependency=afterok`` (through SRUN_ARGS), trains the demo's mixing config
-(configs/demo/seg_synth_100.py) on a small demo world plus that set.
+(projects/demo_world/configs/seg_synth_100.py) on a small demo world plus that set.
 
 Skips when the cluster cannot start (packages missing: bash scripts/install_slurm.sh) unless
 $CI is true: CI installs the packages (.ci/run), so there it fails instead.
 """
+import json
 import os
 import os.path as osp
 import socket
@@ -23,7 +24,7 @@ from tests.test_distributed.common import (GENERATE_CFG, NUM_SAMPLES, ROOT, gene
 pytestmark = pytest.mark.slow
 
 CLUSTER = osp.join(ROOT, 'scripts', 'slurm_cluster.sh')
-MIXING_CFG = 'configs/demo/seg_synth_100.py'
+MIXING_CFG = 'projects/demo_world/configs/seg_synth_100.py'
 # GPUS = tasks on a node without GPUs; one CPU each (the node has 2).
 JOB_ENV = dict(GPUS=2, GPUS_PER_NODE=2, CPUS_PER_TASK=1)
 
@@ -188,3 +189,18 @@ def test_slurm_generate_then_train_on_the_demo_world(slurm, tmp_path, semantic_c
     assert osp.isfile(osp.join(work, 'iter_2.pth')) and osp.isfile(osp.join(work, 'iter_4.pth'))
     [metrics] = val_metrics(work)
     assert metrics['step'] == 4 and 0.0 <= metrics['mIoU'] <= 100.0, train_log[-4000:]
+
+    # testing: tools/slurm_test.sh scores the last checkpoint on 2 slurm ranks, exactly as the
+    # training run's own validation did (same split and batch size)
+    out_file = str(tmp_path / 'test_metrics.json')
+    tested = subprocess.run(
+        ['bash', 'tools/slurm_test.sh', 'debug', 'dm-test', osp.join(work, 'seg_synth_100.py'),
+         osp.join(work, 'iter_4.pth'), '--work-dir', str(tmp_path / 'test'), '--out', out_file,
+         '--cfg-options', 'test_dataloader.batch_size=1'],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert tested.returncode == 0, (tested.stdout + tested.stderr)[-4000:]
+    assert 'Distributed launcher: slurm' in tested.stdout + tested.stderr
+    with open(out_file) as f:
+        test_metrics = json.load(f)
+    for key in ('aAcc', 'mIoU', 'mAcc'):
+        assert test_metrics[key] == metrics[key]

@@ -1,5 +1,5 @@
-"""tools/dist_train.sh and tools/dist_generate.sh with 2 CPU processes (torchrun, gloo)
-against one process.
+"""tools/dist_train.sh, tools/dist_test.sh and tools/dist_generate.sh with 2 CPU processes
+(torchrun, gloo) against one process.
 
 Training: 1 process at batch 2B and 2 ranks at batch B see the same global batches
 (rank r gets samples r, r+2, ... of the single process's batch: InfiniteSampler with a fixed
@@ -7,7 +7,8 @@ seed) and DDP averages the two ranks' gradients, so the loss averaged over ranks
 (``loss_recorder.GlobalLossRecorder``) follows the single-process loss. How closely depends
 on the model:
 
-* the downstream mixing model (configs/demo/seg_synth_100.py) is deterministic once its
+* the downstream mixing model (projects/demo_world/configs/seg_synth_100.py) is deterministic once
+  its
   random augmentations, dropout and class weights are off and GroupNorm replaces BatchNorm
   (BN statistics over B samples per rank are not those over 2B; SyncBN needs CUDA), so the
   losses differ by float rounding only: summation order in the all-reduce vs one batch, which
@@ -38,8 +39,8 @@ import pytest
 from mmengine.config import Config
 
 from tests.test_distributed.common import (GENERATE_CFG, NUM_SAMPLES, ROOT, failure,
-                                           generate_options, read_jsonl, run, tool_env,
-                                           tree_hashes, val_metrics)
+                                           generate_options, read_jsonl, run, tool_env, tree_hashes,
+                                           val_metrics)
 
 pytestmark = pytest.mark.slow
 
@@ -109,9 +110,10 @@ def test_pdecoder_two_ranks_follow_one_process(tmp_path, toy_seg, tiny_sd_folder
 
 
 def _mixing_cfg(world, synth, batch, iters):
-    """configs/demo/seg_synth_100.py on a small world and synthetic set, made deterministic:
+    """projects/demo_world/configs/seg_synth_100.py on a small world and synthetic set, made
+    deterministic:
     no random augmentation, no dropout, GroupNorm instead of BatchNorm."""
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'seg_synth_100.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'projects', 'demo_world', 'configs', 'seg_synth_100.py'))
     plain = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
              dict(type='PackSegInputs')]
     real, synthetic = cfg.train_dataloader.dataset.datasets
@@ -168,6 +170,15 @@ def test_mixing_two_ranks_equal_one_process(tmp_path, demo_world, reference_data
         tested = json.load(f)
     for key in ('aAcc', 'mIoU', 'mAcc'):
         assert tested[key] == m2[key]
+    # and so does tools/dist_test.sh with 2 ranks (each scores half of the test images)
+    dist_file = str(tmp_path / 'dist_test_metrics.json')
+    out = run(['bash', 'tools/dist_test.sh', str(tmp_path / 'two.py'), ckpt, '2', '--work-dir',
+               str(tmp_path / 'dist_test'), '--out', dist_file], PORT=29574)
+    assert out.returncode == 0, failure(out)
+    with open(dist_file) as f:
+        dist_tested = json.load(f)
+    for key in ('aAcc', 'mIoU', 'mAcc'):
+        assert dist_tested[key] == m2[key]
 
 
 def _finished(parts_dir):

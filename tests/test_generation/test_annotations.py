@@ -4,11 +4,12 @@ import pytest
 import torch
 from mmengine.structures import InstanceData, PixelData
 
+from mmdatasetdm.fileio import read_manifest
 from mmdatasetdm.generation.annotations import (LOW_SCORE, NO_PREDICTION, PROMPTED_CLASS_MISSING,
                                                 PROMPTED_CLASS_TOO_SMALL, REJECT_REASONS, TOO_SMALL,
                                                 TOO_UNCERTAIN, FilterConfig, instance_annotation,
                                                 pose_annotation, semantic_annotation)
-from mmdatasetdm.generation.writers import ShardWriter, merge_shards, read_manifest
+from mmdatasetdm.generation.writers import ShardWriter, merge_shards
 
 
 def semantic_pred(labels, confidence=1.0, num_classes=3):
@@ -100,9 +101,15 @@ def test_merge_shards_counts_rejections_by_category(tmp_path):
                          num_classes=3)
     for index, labels in enumerate(cases):
         ann = semantic_annotation(semantic_pred(labels), [1], cfg)
-        writer.write_sample(index, 'a photo of a cone', seed=index, image=np.zeros((40, 40, 3), np.uint8),
-                            semantic=ann.semantic, accepted=ann.accepted, reason=ann.reason,
-                            scores=ann.scores)
+        writer.write_sample(
+            index,
+            'a photo of a cone',
+            seed=index,
+            image=np.zeros((40, 40, 3), np.uint8),
+            semantic=ann.semantic,
+            accepted=ann.accepted,
+            reason=ann.reason,
+            scores=ann.scores)
     ann = semantic_annotation(semantic_pred(labels_with(1, 400), confidence=0.3), [1], cfg)
     writer.write_sample(len(cases), 'a photo of a cone', seed=9, accepted=False, reason=ann.reason,
                         scores=ann.scores)

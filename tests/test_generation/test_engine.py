@@ -1,5 +1,4 @@
 """The generation engine end to end on the tiny SD model and a tiny semantic P-Decoder."""
-import hashlib
 import os
 import os.path as osp
 import signal
@@ -12,7 +11,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmdatasetdm.generation import read_manifest, read_semantic
+from mmdatasetdm.fileio import read_manifest, read_semantic, tree_sha256
 from mmdatasetdm.generation.engine import GenerationEngine
 from tests.toy_data import make_toy_seg_dataset
 
@@ -54,17 +53,9 @@ def _engine(cfg, **kw):
                             task=kw.get('task', cfg.task))
 
 
-def _tree_hashes(folder):
-    out = {}
-    for dirpath, _, files in os.walk(folder):
-        for name in files:
-            path = osp.join(dirpath, name)
-            rel = osp.relpath(path, folder)
-            if rel.startswith('shards'):
-                continue
-            with open(path, 'rb') as f:
-                out[rel] = hashlib.sha256(f.read()).hexdigest()
-    return out
+def _hashes(folder):
+    """SHA-256 of every file of a generated dataset, the per-rank shards excepted."""
+    return tree_sha256(folder, exclude=('shards', ))
 
 
 def test_one_rank_and_two_ranks_write_the_same_dataset(tmp_path, semantic_checkpoint,
@@ -94,7 +85,7 @@ def test_one_rank_and_two_ranks_write_the_same_dataset(tmp_path, semantic_checkp
     engine.run(double, rank=1, world_size=2, progress=False)
     engine.run(double, rank=0, world_size=2, progress=False)
     engine.merge(double)
-    assert _tree_hashes(single) == _tree_hashes(double)
+    assert _hashes(single) == _hashes(double)
 
 
 @pytest.mark.parametrize('decoder_timestep,sampling,expected', [
@@ -126,12 +117,13 @@ def test_resume_after_partial_run(tmp_path, semantic_checkpoint, tiny_sd_folder)
     stats = engine.run(part, resume=True, progress=False)
     assert stats == dict(generated=2, accepted=2, skipped=2)
     engine.merge(part)
-    assert _tree_hashes(full) == _tree_hashes(part)
+    assert _hashes(full) == _hashes(part)
 
 
 def test_bad_inputs_are_named(tmp_path, semantic_checkpoint, tiny_sd_folder):
     cfg = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
-    with pytest.raises(ValueError, match=r"prompt classes \['zebra'\] are not classes of the decoder"):
+    with pytest.raises(
+            ValueError, match=r"prompt classes \['zebra'\] are not classes of the decoder"):
         bad = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
         bad.prompts.source.classes = ['cone', 'zebra']
         bad.prompts.source.attributes = {}
@@ -185,7 +177,7 @@ def test_cli_killed_with_sigkill_then_resumed(tmp_path, semantic_checkpoint, tin
                           killed, '--resume'] + opts, cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True)
     assert f'"skipped": {done}' in out.stdout
-    assert _tree_hashes(full) == _tree_hashes(killed)
+    assert _hashes(full) == _hashes(killed)
     lines = read_manifest(osp.join(killed, 'manifest.jsonl'))
     assert [line['index'] for line in lines] == list(range(6))
 
@@ -209,4 +201,4 @@ def test_torchrun_two_ranks_equal_one_process(tmp_path, semantic_checkpoint, tin
     assert out.returncode == 0, out.stderr[-3000:]
     assert '[rank 0/2]' in out.stdout and '[rank 1/2]' in out.stdout
     assert sorted(os.listdir(osp.join(double, 'shards'))) == ['rank00000', 'rank00001']
-    assert _tree_hashes(single) == _tree_hashes(double)
+    assert _hashes(single) == _hashes(double)

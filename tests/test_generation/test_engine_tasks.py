@@ -7,7 +7,7 @@ import pytest
 from mmengine.runner import Runner
 from pycocotools.coco import COCO
 
-from mmdatasetdm.generation import read_depth, read_manifest
+from mmdatasetdm.fileio import read_depth, read_manifest
 from mmdatasetdm.generation.engine import GenerationEngine
 from tests.pdecoder_cfg import CONFIGS, tiny_pdecoder_cfg
 from tests.toy_data import (make_toy_coco_instance_dataset, make_toy_depth_dataset,

@@ -4,17 +4,21 @@ from collections import Counter
 
 import pytest
 
-from mmdatasetdm.generation.prompts import (ClassMatcher, ClassSampler, LanguageModelPrompts, PromptFile,
-                                            PromptRecord, PromptSampler, TemplatePrompts, sample_seed)
+from mmdatasetdm.generation.prompts import (ClassMatcher, ClassSampler, LanguageModelPrompts,
+                                            PromptFile, PromptRecord, PromptSampler,
+                                            TemplatePrompts, sample_seed)
 from mmdatasetdm.registry import PROMPTS
 
 CLASSES = ['cat', 'dog', 'potted_plant']
 
 
 def _templates(**kwargs):
-    return TemplatePrompts(CLASSES, templates=['a photo of a {attr} {cls} {scene}', 'a {cls} {scene}'],
-                           attributes=dict(dog=['corgi', 'black'], cat=['tabby']),
-                           fields=dict(scene=['on grass', 'in a kitchen', '']), **kwargs)
+    return TemplatePrompts(
+        CLASSES,
+        templates=['a photo of a {attr} {cls} {scene}', 'a {cls} {scene}'],
+        attributes=dict(dog=['corgi', 'black'], cat=['tabby']),
+        fields=dict(scene=['on grass', 'in a kitchen', '']),
+        **kwargs)
 
 
 def test_same_seed_same_prompts_and_independent_of_workers():
@@ -67,15 +71,21 @@ def test_long_tail_weights_from_class_counts():
     counts = dict(cat=900, dog=100, potted_plant=100)
     # power -1 (inverse frequency) as exact quotas per block of 100
     sampler = ClassSampler(CLASSES, seed=0, class_counts=counts, power=-1.0, block_size=100)
-    # weights 1/900 : 1/100 : 1/100 -> 1:9:9 of 100 -> 5.26, 47.37, 47.37 -> 5, 48, 47 (largest remainder)
+    # weights 1/900 : 1/100 : 1/100 -> 1:9:9 of 100 -> 5.26, 47.37, 47.37 -> 5, 48, 47
+    # (largest remainder)
     assert sampler.quotas == [5, 48, 47]
-    assert Counter(sampler.class_at(i) for i in range(200)) == {'cat': 10, 'dog': 96, 'potted_plant': 94}
+    assert Counter(sampler.class_at(i) for i in range(200)) == {
+        'cat': 10,
+        'dog': 96,
+        'potted_plant': 94
+    }
     # power 1 copies the real distribution; independent draws match it in expectation
     draws = ClassSampler(CLASSES, seed=0, class_counts=counts, power=1.0)
     share = Counter(draws.class_at(i) for i in range(3000))['cat'] / 3000
     assert abs(share - 900 / 1100) < 0.03
     assert [draws.class_at(i) for i in range(50)] == [
-        ClassSampler(CLASSES, seed=0, class_counts=counts, power=1.0).class_at(i) for i in range(50)]
+        ClassSampler(CLASSES, seed=0, class_counts=counts, power=1.0).class_at(i) for i in range(50)
+    ]
 
 
 def test_class_sampler_errors():
@@ -90,7 +100,8 @@ def test_class_sampler_errors():
 
 
 def test_matcher_words_plurals_synonyms_and_boundaries():
-    matcher = ClassMatcher(['cat', 'dog', 'plant', 'potted_plant', 'bus'], synonyms=dict(dog=['puppy']))
+    matcher = ClassMatcher(['cat', 'dog', 'plant', 'potted_plant', 'bus'],
+                           synonyms=dict(dog=['puppy']))
     assert matcher.find('Two dogs and a Puppy near a potted plant') == {
         'dog': ['dogs', 'Puppy'], 'potted_plant': ['potted plant']}
     assert matcher.find('a category of buses') == {'bus': ['buses']}
@@ -152,11 +163,17 @@ def test_template_errors():
 
 
 def test_build_from_config_registry():
-    sampler = PROMPTS.build(dict(
-        type='mmdatasetdm.PromptSampler', seed=5, num_prompts=6,
-        source=dict(type='mmdatasetdm.TemplatePrompts', classes=CLASSES, templates=['a photo of a {cls}'],
-                    class_names=dict(potted_plant='houseplant')),
-        class_sampling=dict(quotas=dict(cat=1, potted_plant=1))))
+    sampler = PROMPTS.build(
+        dict(
+            type='mmdatasetdm.PromptSampler',
+            seed=5,
+            num_prompts=6,
+            source=dict(
+                type='mmdatasetdm.TemplatePrompts',
+                classes=CLASSES,
+                templates=['a photo of a {cls}'],
+                class_names=dict(potted_plant='houseplant')),
+            class_sampling=dict(quotas=dict(cat=1, potted_plant=1))))
     assert len(sampler) == 6
     texts = sorted({r.text for r in sampler})
     assert texts == ['a photo of a cat', 'a photo of a houseplant']
@@ -169,7 +186,8 @@ def test_token_positions_with_clip_tokenizer(tmp_path):
     from transformers import CLIPTokenizer
 
     from mmdatasetdm.diffusion.tokenizer import save_clip_tokenizer_files
-    corpus = ['a photo of a cat', 'a photo of a dog', 'a potted plant on grass', 'a cat and a dog'] * 4
+    corpus = ['a photo of a cat', 'a photo of a dog', 'a potted plant on grass', 'a cat and a dog'
+              ] * 4
     save_clip_tokenizer_files(corpus, str(tmp_path / 'tok'), num_merges=300)
     tokenizer = CLIPTokenizer.from_pretrained(str(tmp_path / 'tok'))
     source = TemplatePrompts(CLASSES, templates=['a photo of a {cls} on grass'])
@@ -185,7 +203,8 @@ def test_token_positions_with_clip_tokenizer(tmp_path):
     # a multi-class prompt from a file: every class gets its own positions
     path = tmp_path / 'p.txt'
     path.write_text('a cat and a dog on grass\n')
-    record = PromptSampler(PromptFile(str(path), CLASSES), seed=0, class_sampling=None, tokenizer=tokenizer)[0]
+    record = PromptSampler(
+        PromptFile(str(path), CLASSES), seed=0, class_sampling=None, tokenizer=tokenizer)[0]
     assert record.token_positions == {'cat': [2], 'dog': [5]}
 
 
@@ -217,13 +236,19 @@ def test_language_model_prompts_offline_default_is_templates():
 
 def test_language_model_prompts_with_tiny_gpt2(tmp_path):
     model_dir = _tiny_gpt2(tmp_path)
-    make = lambda: LanguageModelPrompts(CLASSES, model_dir=model_dir, pool_size=2, seed=1,  # noqa: E731
-                                        max_new_tokens=6, templates=['a photo of a {cls}'])
+    make = lambda: LanguageModelPrompts(
+        CLASSES,
+        model_dir=model_dir,
+        pool_size=2,
+        seed=1,  # noqa: E731
+        max_new_tokens=6,
+        templates=['a photo of a {cls}'])
     records = list(PromptSampler(make(), seed=0, num_prompts=6))
     for r in records:
         assert r.target in r.classes
         assert r.text.startswith('a photo of a ' + r.target.replace('_', ' '))
-        assert len(r.text) > len('a photo of a ' + r.target.replace('_', ' '))  # the model wrote something
+        assert len(r.text) > len('a photo of a ' +
+                                 r.target.replace('_', ' '))  # the model wrote something
     # deterministic: a fresh source, asked in another order, writes the same
     fresh = PromptSampler(make(), seed=0)
     assert [fresh[i] for i in reversed(range(6))] == records[::-1]

@@ -11,14 +11,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmdatasetdm.generation.writers import (KeypointMeta, ShardWriter, atomic_path, completed_indices,
-                                            decode_mask, merge_shards, read_depth, read_manifest, read_semantic,
-                                            shard_dir, write_depth, write_image, write_semantic)
+from mmdatasetdm.fileio import (atomic_path, completed_indices, is_temp_name, read_depth,
+                                read_manifest, read_semantic, shard_dir, write_depth, write_image,
+                                write_semantic)
+from mmdatasetdm.generation.writers import KeypointMeta, ShardWriter, decode_mask, merge_shards
 from mmdatasetdm.generation.writers import shard as shard_module
-from mmdatasetdm.generation.writers.atomic import is_temp_name
 
 CATEGORIES = [dict(id=1, name='person'), dict(id=18, name='dog')]
-RUN_INFO = dict(timestep=1, scheduler='DDIMScheduler', steps=20, guidance=7.5, decoder='sha256:0123abcd')
+RUN_INFO = dict(
+    timestep=1, scheduler='DDIMScheduler', steps=20, guidance=7.5, decoder='sha256:0123abcd')
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -32,24 +33,41 @@ def make_sample(index, size=(24, 32)):
     for k in range(2):
         y, x = rng.integers(0, h // 2), rng.integers(0, w // 2)
         masks[k, y:y + 5 + k, x:x + 7] = True
-    keypoints = np.stack([rng.uniform(0, w, 17), rng.uniform(0, h, 17), rng.integers(0, 3, 17)], axis=1)
+    keypoints = np.stack([rng.uniform(0, w, 17),
+                          rng.uniform(0, h, 17),
+                          rng.integers(0, 3, 17)],
+                         axis=1)
     keypoints[0, 2] = 2
-    return dict(prompt=f'a photo of a dog number {index}', seed=1000 + index,
-                image=rng.integers(0, 256, (h, w, 3), dtype=np.uint8), semantic=semantic,
-                depth=rng.uniform(0.3, 10.0, size),
-                instances=dict(masks=masks, labels=np.array([index % 2, 1]), scores=rng.uniform(0.5, 1, 2)),
-                keypoints=dict(keypoints=keypoints[None], scores=[0.75]))
+    return dict(
+        prompt=f'a photo of a dog number {index}',
+        seed=1000 + index,
+        image=rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
+        semantic=semantic,
+        depth=rng.uniform(0.3, 10.0, size),
+        instances=dict(masks=masks, labels=np.array([index % 2, 1]), scores=rng.uniform(0.5, 1, 2)),
+        keypoints=dict(keypoints=keypoints[None], scores=[0.75]))
 
 
 def open_writer(folder, **kwargs):
-    return ShardWriter(str(folder), categories=CATEGORIES, keypoint_meta=KeypointMeta(), run_info=RUN_INFO,
-                       palette='voc', num_classes=3, config=dict(config_hash='abc'), **kwargs)
+    return ShardWriter(
+        str(folder),
+        categories=CATEGORIES,
+        keypoint_meta=KeypointMeta(),
+        run_info=RUN_INFO,
+        palette='voc',
+        num_classes=3,
+        config=dict(config_hash='abc'),
+        **kwargs)
 
 
 def write(writer, index):
     if index == 5:  # one rejected sample, recorded with its reason
-        return writer.write_sample(index, f'a photo of a dog number {index}', seed=1005, accepted=False,
-                                   reason='prompted_class_missing')
+        return writer.write_sample(
+            index,
+            f'a photo of a dog number {index}',
+            seed=1005,
+            accepted=False,
+            reason='prompted_class_missing')
     return writer.write_sample(index, **make_sample(index))
 
 
@@ -77,7 +95,8 @@ def test_semantic_png_ids_exact_with_and_without_palette(tmp_path):
             np.testing.assert_array_equal(np.array(image), labels)  # raw pixel values are the ids
     with Image.open(tmp_path / 'voc.png') as image:
         assert image.getpalette()[15 * 3:15 * 3 + 3] == [192, 128, 128]  # VOC 'person'
-    with pytest.raises(ValueError, match=r'bad\.png: class ids must lie in .* got values in \[0, 256\]'):
+    with pytest.raises(
+            ValueError, match=r'bad\.png: class ids must lie in .* got values in \[0, 256\]'):
         write_semantic(str(tmp_path / 'bad.png'), np.array([[0, 256]]))
     with pytest.raises(ValueError, match=r'num_classes=3'):
         write_semantic(str(tmp_path / 'bad.png'), np.array([[0, 4, 255]]), num_classes=3)
@@ -157,13 +176,18 @@ def test_instances_rle_boxes_categories_and_pycocotools(tmp_path):
         assert (img['file_name'], img['width'], img['height']) == (f'{i:08d}.png', 32, 24)
         anns = coco.loadAnns(coco.getAnnIds(imgIds=i + 1))
         assert [a['id'] for a in anns] == [(i + 1) * 1000, (i + 1) * 1000 + 1]
-        for ann, mask, label, score in zip(anns, sample['instances']['masks'], sample['instances']['labels'],
+        for ann, mask, label, score in zip(anns, sample['instances']['masks'],
+                                           sample['instances']['labels'],
                                            sample['instances']['scores']):
             assert isinstance(ann['segmentation']['counts'], str)
             np.testing.assert_array_equal(coco.annToMask(ann), mask)
             np.testing.assert_array_equal(decode_mask(ann['segmentation']), mask)
             ys, xs = np.nonzero(mask)
-            assert ann['bbox'] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+            assert ann['bbox'] == [
+                xs.min(), ys.min(),
+                xs.max() - xs.min() + 1,
+                ys.max() - ys.min() + 1
+            ]
             assert ann['area'] == mask.sum()
             assert ann['category_id'] == CATEGORIES[label]['id']
             assert ann['iscrowd'] == 0 and ann['score'] == pytest.approx(score, abs=1e-6)
@@ -207,14 +231,22 @@ def test_keypoint_meta_from_mmpose_metainfo_and_length_errors(tmp_path):
                        1: dict(link=('head', 'right_hand'), id=1, color=[0, 0, 0])})
     meta = KeypointMeta.from_metainfo(dataset_info, category=dict(id=3, name='robot'))
     assert meta.names == ('head', 'left_hand', 'right_hand') and meta.skeleton == ((0, 1), (0, 2))
-    parsed = KeypointMeta.from_metainfo(dict(keypoint_id2name={0: 'head', 1: 'left_hand', 2: 'right_hand'},
-                                             skeleton_links=[(0, 1), (0, 2)]), category=dict(id=3, name='robot'))
+    parsed = KeypointMeta.from_metainfo(
+        dict(
+            keypoint_id2name={
+                0: 'head',
+                1: 'left_hand',
+                2: 'right_hand'
+            },
+            skeleton_links=[(0, 1), (0, 2)]),
+        category=dict(id=3, name='robot'))
     assert parsed == meta
     assert meta.coco_category()['skeleton'] == [[1, 2], [1, 3]]
     writer = ShardWriter(str(tmp_path / 's'), keypoint_meta=meta)
     image = np.zeros((10, 10, 3), np.uint8)
     good = np.array([[[1, 1, 2], [2, 2, 1], [0, 0, 0]]], dtype=float)
-    writer.write_sample(0, 'a robot', seed=0, image=image, keypoints=dict(keypoints=good, scores=[1.0]))
+    writer.write_sample(
+        0, 'a robot', seed=0, image=image, keypoints=dict(keypoints=good, scores=[1.0]))
     with pytest.raises(ValueError, match=r'sample 1 keypoints: .*\(N, 3, 3\).*got \(1, 17, 3\)'):
         writer.write_sample(1, 'a robot', seed=1, image=image,
                             keypoints=dict(keypoints=np.ones((1, 17, 3)), scores=[1.0]))
@@ -222,7 +254,8 @@ def test_keypoint_meta_from_mmpose_metainfo_and_length_errors(tmp_path):
         writer.write_sample(1, 'a robot', seed=1, image=image,
                             keypoints=dict(keypoints=good * [1, 1, 1.5], scores=[1.0]))
     assert completed_indices(writer.dir) == [0]
-    assert not osp.exists(osp.join(writer.dir, 'images', '00000001.png'))  # bad annotations fail first
+    assert not osp.exists(osp.join(writer.dir, 'images',
+                                   '00000001.png'))  # bad annotations fail first
 
 
 def test_instance_errors_name_the_sample(tmp_path):
@@ -247,12 +280,14 @@ def test_manifest_lines(tmp_path):
         write(writer, i)
     merge_shards([writer.dir], str(tmp_path / 'out'))
     first, rejected = read_manifest(str(tmp_path / 'out'))
-    assert first['index'] == 0 and first['seed'] == 1000 and first['prompt'] == 'a photo of a dog number 0'
+    assert first['index'] == 0 and first['seed'] == 1000 and first[
+        'prompt'] == 'a photo of a dog number 0'
     assert {k: first[k] for k in RUN_INFO} == RUN_INFO
     assert first['depth_scale'] == 1000.0
     assert first['files'] == dict(image='images/00000000.png', semantic='semantic/00000000.png',
                                   depth='depth/00000000.png')
-    assert first['scores']['instances'] == pytest.approx(make_sample(0)['instances']['scores'], abs=1e-6)
+    assert first['scores']['instances'] == pytest.approx(
+        make_sample(0)['instances']['scores'], abs=1e-6)
     assert first['scores']['keypoints'] == [0.75]
     assert first['accepted'] is True and first['reason'] is None
     assert rejected['accepted'] is False and rejected['reason'] == 'prompted_class_missing'
@@ -263,7 +298,8 @@ def test_manifest_lines(tmp_path):
     from mmdatasetdm.generation import PromptSampler, TemplatePrompts
     record = PromptSampler(TemplatePrompts(['dog']), seed=9)[7]
     line = writer.write_sample(7, record, image=np.zeros((4, 4, 3), np.uint8), extra=dict(batch=3))
-    assert (line['prompt'], line['seed'], line['classes'], line['batch']) == (record.text, record.seed, ['dog'], 3)
+    assert (line['prompt'], line['seed'], line['classes'],
+            line['batch']) == (record.text, record.seed, ['dog'], 3)
 
 
 def test_merged_shards_equal_single_writer_byte_for_byte(tmp_path):
@@ -316,9 +352,16 @@ def test_merge_checks_shards(tmp_path):
 def test_reopening_with_another_config_is_refused(tmp_path):
     open_writer(tmp_path / 's')
     open_writer(tmp_path / 's')  # same run: fine (resume)
-    with pytest.raises(ValueError, match=r"s/shard.json holds a shard of another run: \['config'\]"):
-        ShardWriter(str(tmp_path / 's'), categories=CATEGORIES, keypoint_meta=KeypointMeta(), run_info=RUN_INFO,
-                    palette='voc', num_classes=3, config=dict(config_hash='xyz'))
+    with pytest.raises(
+            ValueError, match=r"s/shard.json holds a shard of another run: \['config'\]"):
+        ShardWriter(
+            str(tmp_path / 's'),
+            categories=CATEGORIES,
+            keypoint_meta=KeypointMeta(),
+            run_info=RUN_INFO,
+            palette='voc',
+            num_classes=3,
+            config=dict(config_hash='xyz'))
 
 
 def test_crash_mid_sample_leaves_it_incomplete_and_resume_completes(tmp_path, monkeypatch):
@@ -396,9 +439,13 @@ def test_sigkill_halfway_then_resume_matches_uninterrupted(tmp_path):
     for writer in (resumed, reference):
         for i in range(total):
             if not writer.is_complete(i):
-                writer.write_sample(i, 'a photo of a cat', seed=i,
-                                    image=np.random.default_rng(i).integers(0, 256, (256, 256, 3), dtype=np.uint8),
-                                    semantic=np.full((256, 256), i % 200), depth=np.full((256, 256), 1.5))
+                writer.write_sample(
+                    i,
+                    'a photo of a cat',
+                    seed=i,
+                    image=np.random.default_rng(i).integers(0, 256, (256, 256, 3), dtype=np.uint8),
+                    semantic=np.full((256, 256), i % 200),
+                    depth=np.full((256, 256), 1.5))
     merge_shards([folder], str(tmp_path / 'a'))
     merge_shards([reference.dir], str(tmp_path / 'b'))
     assert tree(tmp_path / 'a') == tree(tmp_path / 'b')
@@ -448,11 +495,16 @@ def test_mmdet_coco_dataset_loads_and_coco_metric_scores_ap_100(tmp_path):
         anns = coco.loadAnns(coco.getAnnIds(imgIds=img_id))
         img = coco.loadImgs(img_id)[0]
         boxes = torch.tensor([[x, y, x + w, y + h] for x, y, w, h in (a['bbox'] for a in anns)])
-        predictions.append(dict(
-            img_id=img_id, ori_shape=(img['height'], img['width']),
-            pred_instances=dict(bboxes=boxes, scores=torch.tensor([a['score'] for a in anns]),
-                                labels=torch.tensor([cat2label[a['category_id']] for a in anns]),
-                                masks=torch.from_numpy(np.stack([coco.annToMask(a) for a in anns]).astype(bool)))))
+        predictions.append(
+            dict(
+                img_id=img_id,
+                ori_shape=(img['height'], img['width']),
+                pred_instances=dict(
+                    bboxes=boxes,
+                    scores=torch.tensor([a['score'] for a in anns]),
+                    labels=torch.tensor([cat2label[a['category_id']] for a in anns]),
+                    masks=torch.from_numpy(
+                        np.stack([coco.annToMask(a) for a in anns]).astype(bool)))))
     metric.process({}, predictions)
     results = metric.evaluate(size=len(predictions))
     assert results['coco/bbox_mAP'] == pytest.approx(1.0)

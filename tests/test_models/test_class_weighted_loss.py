@@ -18,8 +18,9 @@ def test_matches_torch_on_labels_with_ignored_pixels():
     loss = MODELS.build(dict(type='mmdatasetdm.ClassWeightedCrossEntropyLoss',
                              class_weight=WEIGHTS, loss_weight=2.0))
     expected = F.cross_entropy(score, label, weight=torch.tensor(WEIGHTS), ignore_index=255)
-    assert loss(score, label, ignore_index=255).item() == pytest.approx(2 * expected.item(),
-                                                                         rel=1e-5)
+    assert loss(
+        score, label, ignore_index=255).item() == pytest.approx(
+            2 * expected.item(), rel=1e-5)
     # mmseg's own loss fails on the same input (the reason this class exists)
     from mmseg.models.losses import CrossEntropyLoss
     with pytest.raises(IndexError):

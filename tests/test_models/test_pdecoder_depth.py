@@ -8,10 +8,9 @@ import torch
 from mmengine.runner import Runner
 from mmseg.datasets.transforms import LoadDepthAnnotation
 
-from mmdatasetdm.generation.writers.images import write_depth
+from mmdatasetdm.fileio import write_depth
 from tests.pdecoder_cfg import assert_frozen_and_excluded, tiny_pdecoder_cfg, train_then_resume
 from tests.toy_data import make_toy_depth_dataset
-
 
 
 def _cfg(tmp_path, tiny_sd_folder, max_iters):
@@ -50,7 +49,10 @@ def test_overfits_toy_depth(tmp_path, tiny_sd_folder):
     iters = 60
     cfg = _cfg(tmp_path, tiny_sd_folder, max_iters=iters)
     runner = Runner.from_cfg(cfg)
-    unet_before = {k: v.clone() for k, v in runner.model.backbone.components.unet.state_dict().items()}
+    unet_before = {
+        k: v.clone()
+        for k, v in runner.model.backbone.components.unet.state_dict().items()
+    }
     runner.train()
     metrics = runner.val_loop.run()
     print('\ndepth P-Decoder overfit metrics:', metrics)

@@ -9,11 +9,15 @@ from tests.pdecoder_cfg import assert_frozen_and_excluded, tiny_pdecoder_cfg, tr
 from tests.toy_data import make_toy_coco_instance_dataset
 
 
-
 def _cfg(tmp_path, tiny_sd_folder, max_iters):
     root = make_toy_coco_instance_dataset(str(tmp_path / 'data'), num=4, size=128)
-    return tiny_pdecoder_cfg('pdecoder/instance_tiny.py', root, str(tmp_path / 'work'), tiny_sd_folder,
-                             max_iters, ann_file='annotations/instances.json')
+    return tiny_pdecoder_cfg(
+        'pdecoder/instance_tiny.py',
+        root,
+        str(tmp_path / 'work'),
+        tiny_sd_folder,
+        max_iters,
+        ann_file='annotations/instances.json')
 
 
 @pytest.mark.slow
@@ -21,7 +25,10 @@ def test_overfits_toy_images_with_real_labels(tmp_path, tiny_sd_folder):
     iters = 30
     cfg = _cfg(tmp_path, tiny_sd_folder, max_iters=iters)
     runner = Runner.from_cfg(cfg)
-    unet_before = {k: v.clone() for k, v in runner.model.backbone.components.unet.state_dict().items()}
+    unet_before = {
+        k: v.clone()
+        for k, v in runner.model.backbone.components.unet.state_dict().items()
+    }
     runner.train()
     metrics = runner.val_loop.run()
     print('\ninstance P-Decoder overfit metrics:', metrics)

@@ -41,7 +41,10 @@ def test_overfits_toy_keypoints(tmp_path, tiny_sd_folder):
     iters = 40
     cfg = _cfg(tmp_path, tiny_sd_folder, max_iters=iters)
     runner = Runner.from_cfg(cfg)
-    unet_before = {k: v.clone() for k, v in runner.model.backbone.components.unet.state_dict().items()}
+    unet_before = {
+        k: v.clone()
+        for k, v in runner.model.backbone.components.unet.state_dict().items()
+    }
     runner.train()
     metrics = runner.val_loop.run()
     print('\npose P-Decoder overfit metrics:', metrics)

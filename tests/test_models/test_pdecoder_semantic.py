@@ -9,11 +9,10 @@ from tests.pdecoder_cfg import assert_frozen_and_excluded, tiny_pdecoder_cfg, tr
 from tests.toy_data import make_toy_seg_dataset
 
 
-
 def _cfg(tmp_path, tiny_sd_folder, max_iters):
     root = make_toy_seg_dataset(str(tmp_path / 'data'), num=4, size=128)
-    return tiny_pdecoder_cfg('pdecoder/semantic_tiny.py', root, str(tmp_path / 'work'), tiny_sd_folder,
-                             max_iters)
+    return tiny_pdecoder_cfg('pdecoder/semantic_tiny.py', root, str(tmp_path / 'work'),
+                             tiny_sd_folder, max_iters)
 
 
 @pytest.mark.slow

@@ -94,7 +94,8 @@ class AddPrompt(BaseTransform):
         if self.word_dropout:
             keep = np.random.rand(len(words)) >= self.word_dropout
             words = [w for w, k in zip(words, keep) if k]
-        results['prompt'] = self.template.format(' and '.join(words)) if words else self.empty_prompt
+        results['prompt'] = self.template.format(
+            ' and '.join(words)) if words else self.empty_prompt
         results['prompt_words'] = words
         return results
 

@@ -1,4 +1,4 @@
-"""COCO annotations: instances with RLE masks and person keypoints (DESIGN.md §4).
+"""COCO annotations: instances with RLE masks and person keypoints.
 
 Ids derive from the global sample index, so any split of the work into
 shards merges into the same file: image id ``index + 1`` and annotation id
@@ -11,19 +11,18 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 from pycocotools import mask as mask_util
 
+from mmdatasetdm.fileio.synthetic_format import image_id_of
+
 MAX_ANNOTATIONS_PER_IMAGE = 1000
 
 # The COCO person keypoints (the public format's names and 1-based skeleton).
 COCO_KEYPOINT_NAMES = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
-                       'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip',
-                       'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle')
-COCO_SKELETON_1BASED = ((16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8),
-                        (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7))
-
-
-def image_id_of(index: int) -> int:
-    """COCO image id of global sample ``index`` (``index + 1``)."""
-    return int(index) + 1
+                       'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
+                       'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle',
+                       'right_ankle')
+COCO_SKELETON_1BASED = ((16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7),
+                        (6, 8), (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5),
+                        (4, 6), (5, 7))
 
 
 def annotation_id_of(index: int, k: int) -> int:
@@ -52,7 +51,8 @@ def check_categories(categories: Sequence[Mapping[str, Any]]) -> List[Dict[str, 
         list[dict]: plain-dict copies.
     """
     if isinstance(categories, (str, bytes)) or not categories:
-        raise ValueError(f'categories must be a non-empty list of {{"id", "name"}} dicts, got {categories!r}')
+        raise ValueError(
+            f'categories must be a non-empty list of {{"id", "name"}} dicts, got {categories!r}')
     out = []
     for k, cat in enumerate(categories):
         cat = dict(cat)
@@ -106,8 +106,10 @@ def encode_mask(mask: np.ndarray) -> Dict[str, Any]:
 def decode_mask(rle: Mapping[str, Any]) -> np.ndarray:
     """Inverse of :func:`encode_mask`: a uint8 mask of shape (H, W)."""
     counts = rle['counts']
-    return mask_util.decode({'size': list(rle['size']),
-                             'counts': counts.encode('ascii') if isinstance(counts, str) else counts})
+    return mask_util.decode({
+        'size': list(rle['size']),
+        'counts': counts.encode('ascii') if isinstance(counts, str) else counts
+    })
 
 
 def instance_annotations(index: int, instances, categories: Sequence[Mapping[str, Any]],
@@ -137,26 +139,36 @@ def instance_annotations(index: int, instances, categories: Sequence[Mapping[str
     if masks.ndim != 3:
         raise ValueError(f'{what}: masks must have shape (N, H, W), got {masks.shape}')
     if image_size is not None and tuple(masks.shape[1:]) != tuple(image_size):
-        raise ValueError(f'{what}: masks are {masks.shape[1:]} but the image is {tuple(image_size)}')
+        raise ValueError(
+            f'{what}: masks are {masks.shape[1:]} but the image is {tuple(image_size)}')
     if len(labels) != len(masks):
         raise ValueError(f'{what}: {len(labels)} labels for {len(masks)} masks')
     if labels.dtype.kind not in 'iu':
-        raise ValueError(f'{what}: labels must be integer indices into categories, got dtype {labels.dtype}')
+        raise ValueError(
+            f'{what}: labels must be integer indices into categories, got dtype {labels.dtype}')
     scores = _score_list(_get(instances, 'scores'), len(masks), what)
     out = []
     for k, (mask, label) in enumerate(zip(masks, labels)):
         if not 0 <= int(label) < len(categories):
-            raise ValueError(f'{what}: label {int(label)} of annotation {k} is not an index into the '
-                             f'{len(categories)} categories')
+            raise ValueError(
+                f'{what}: label {int(label)} of annotation {k} is not an index into the '
+                f'{len(categories)} categories')
         rle = encode_mask(mask)
         coded = {'size': rle['size'], 'counts': rle['counts'].encode('ascii')}
         area = int(mask_util.area(coded))
         if area == 0:
             raise ValueError(f'{what}: mask {k} is empty; filter empty instances before writing')
         bbox = [float(v) for v in mask_util.toBbox(coded)]
-        out.append(dict(id=annotation_id_of(index, k), image_id=image_id_of(index),
-                        category_id=int(categories[int(label)]['id']), segmentation=rle, area=area, bbox=bbox,
-                        iscrowd=0, score=scores[k]))
+        out.append(
+            dict(
+                id=annotation_id_of(index, k),
+                image_id=image_id_of(index),
+                category_id=int(categories[int(label)]['id']),
+                segmentation=rle,
+                area=area,
+                bbox=bbox,
+                iscrowd=0,
+                score=scores[k]))
     return out
 
 
@@ -172,7 +184,8 @@ class KeypointMeta:
     """
     names: Tuple[str, ...] = COCO_KEYPOINT_NAMES
     skeleton: Tuple[Tuple[int, int], ...] = tuple((a - 1, b - 1) for a, b in COCO_SKELETON_1BASED)
-    category: Dict[str, Any] = field(default_factory=lambda: dict(id=1, name='person', supercategory='person'))
+    category: Dict[str, Any] = field(
+        default_factory=lambda: dict(id=1, name='person', supercategory='person'))
 
     def __post_init__(self):
         self.names = tuple(str(n) for n in self.names)
@@ -182,7 +195,8 @@ class KeypointMeta:
         for link in self.skeleton:
             a, b = (self.names.index(x) if isinstance(x, str) else int(x) for x in link)
             if not (0 <= a < len(self.names) and 0 <= b < len(self.names)):
-                raise ValueError(f'skeleton link {tuple(link)} is outside the {len(self.names)} keypoints')
+                raise ValueError(
+                    f'skeleton link {tuple(link)} is outside the {len(self.names)} keypoints')
             pairs.append((a, b))
         self.skeleton = tuple(pairs)
         self.category = check_categories([self.category])[0]
@@ -192,7 +206,9 @@ class KeypointMeta:
         return len(self.names)
 
     @classmethod
-    def from_metainfo(cls, metainfo: Mapping[str, Any], category: Optional[Mapping[str, Any]] = None):
+    def from_metainfo(cls,
+                      metainfo: Mapping[str, Any],
+                      category: Optional[Mapping[str, Any]] = None):
         """Build from mmpose metainfo (raw ``dataset_info`` or parsed) or a COCO category.
 
         Accepted forms: ``keypoint_info`` + ``skeleton_info`` (an mmpose
@@ -212,7 +228,9 @@ class KeypointMeta:
         if 'keypoint_info' in meta:
             info = meta['keypoint_info']
             names = [info[k]['name'] for k in sorted(info, key=lambda k: info[k].get('id', k))]
-            skeleton = [tuple(s['link']) for _, s in sorted(dict(meta.get('skeleton_info', {})).items())]
+            skeleton = [
+                tuple(s['link']) for _, s in sorted(dict(meta.get('skeleton_info', {})).items())
+            ]
         elif 'keypoint_id2name' in meta:
             id2name = meta['keypoint_id2name']
             names = [id2name[k] for k in sorted(id2name)]
@@ -223,8 +241,9 @@ class KeypointMeta:
             if category is None and 'id' in meta:
                 category = {k: v for k, v in meta.items() if k not in ('keypoints', 'skeleton')}
         else:
-            raise ValueError('keypoint metainfo needs keypoint_info/skeleton_info, keypoint_id2name/'
-                             f'skeleton_links or keypoints/skeleton; got keys {sorted(meta)}')
+            raise ValueError(
+                'keypoint metainfo needs keypoint_info/skeleton_info, keypoint_id2name/'
+                f'skeleton_links or keypoints/skeleton; got keys {sorted(meta)}')
         category = dict(category or dict(id=1, name='person', supercategory='person'))
         return cls(names=tuple(names), skeleton=tuple(skeleton), category=category)
 
@@ -264,8 +283,9 @@ def keypoint_annotations(index: int, poses, meta: KeypointMeta,
     keypoints = np.asarray(keypoints, dtype=np.float64)
     K = meta.num_keypoints
     if keypoints.ndim != 3 or keypoints.shape[1] != K or keypoints.shape[2] not in (2, 3):
-        raise ValueError(f'{what}: keypoints must have shape (N, {K}, 3) or (N, {K}, 2) for the {K} '
-                         f'keypoints of the metainfo, got {keypoints.shape}')
+        raise ValueError(
+            f'{what}: keypoints must have shape (N, {K}, 3) or (N, {K}, 2) for the {K} '
+            f'keypoints of the metainfo, got {keypoints.shape}')
     n = len(keypoints)
     if keypoints.shape[2] == 2:
         visibility = _get(poses, 'visibility')
@@ -273,12 +293,14 @@ def keypoint_annotations(index: int, poses, meta: KeypointMeta,
             raise ValueError(f'{what}: (N, K, 2) keypoints need "visibility" (N, K) in {{0, 1, 2}}')
         visibility = np.asarray(visibility)
         if visibility.shape != (n, K):
-            raise ValueError(f'{what}: visibility must have shape ({n}, {K}), got {visibility.shape}')
+            raise ValueError(
+                f'{what}: visibility must have shape ({n}, {K}), got {visibility.shape}')
     else:
         visibility = keypoints[..., 2]
         keypoints = keypoints[..., :2]
     if not np.all(np.isin(visibility, (0, 1, 2))):
-        raise ValueError(f'{what}: visibility values must be 0, 1 or 2, got {np.unique(visibility).tolist()}')
+        raise ValueError(
+            f'{what}: visibility values must be 0, 1 or 2, got {np.unique(visibility).tolist()}')
     visibility = visibility.astype(np.int64)
     if not np.all(np.isfinite(keypoints[visibility > 0])):
         raise ValueError(f'{what}: labelled keypoints must have finite coordinates')
@@ -287,13 +309,15 @@ def keypoint_annotations(index: int, poses, meta: KeypointMeta,
     if bboxes is not None:
         bboxes = np.asarray(bboxes, dtype=np.float64)
         if bboxes.shape != (n, 4):
-            raise ValueError(f'{what}: bboxes must have shape ({n}, 4) as x1, y1, x2, y2, got {bboxes.shape}')
+            raise ValueError(
+                f'{what}: bboxes must have shape ({n}, 4) as x1, y1, x2, y2, got {bboxes.shape}')
     if masks is not None:
         masks = np.asarray(masks)
         if masks.ndim != 3 or len(masks) != n:
             raise ValueError(f'{what}: masks must have shape ({n}, H, W), got {masks.shape}')
         if image_size is not None and tuple(masks.shape[1:]) != tuple(image_size):
-            raise ValueError(f'{what}: masks are {masks.shape[1:]} but the image is {tuple(image_size)}')
+            raise ValueError(
+                f'{what}: masks are {masks.shape[1:]} but the image is {tuple(image_size)}')
     out = []
     for k in range(n):
         v = visibility[k]
@@ -310,10 +334,22 @@ def keypoint_annotations(index: int, poses, meta: KeypointMeta,
             raise ValueError(f'{what}: person {k} has no labelled keypoint and no bbox')
         if x2 < x1 or y2 < y1:
             raise ValueError(f'{what}: bbox {k} has x2 < x1 or y2 < y1: {[x1, y1, x2, y2]}')
-        bbox = [round(float(x1), 3), round(float(y1), 3), round(float(x2 - x1), 3), round(float(y2 - y1), 3)]
-        ann = dict(id=annotation_id_of(index, k), image_id=image_id_of(index),
-                   category_id=int(meta.category['id']), keypoints=flat, num_keypoints=int((v > 0).sum()),
-                   bbox=bbox, area=round(bbox[2] * bbox[3], 3), iscrowd=0, score=scores[k])
+        bbox = [
+            round(float(x1), 3),
+            round(float(y1), 3),
+            round(float(x2 - x1), 3),
+            round(float(y2 - y1), 3)
+        ]
+        ann = dict(
+            id=annotation_id_of(index, k),
+            image_id=image_id_of(index),
+            category_id=int(meta.category['id']),
+            keypoints=flat,
+            num_keypoints=int((v > 0).sum()),
+            bbox=bbox,
+            area=round(bbox[2] * bbox[3], 3),
+            iscrowd=0,
+            score=scores[k])
         if masks is not None:
             rle = encode_mask(masks[k])
             ann['segmentation'] = rle

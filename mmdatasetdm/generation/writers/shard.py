@@ -1,6 +1,7 @@
 """Sharded, resumable writing of a generated dataset, and the merge into one.
 
-Each rank owns one *shard folder*::
+Each rank owns one *shard folder* (the layout is
+:mod:`mmdatasetdm.fileio.synthetic_format`'s)::
 
     shard.json                  what the shard is (categories, formats, run info)
     images/00000007.png         the image of sample 7 (name = global index)
@@ -20,76 +21,24 @@ sample is simply written again.
 :mod:`.coco`) and everything is sorted by index, so the merged bytes do not
 depend on how many shards made them.
 """
-import glob
 import json
 import os
 import os.path as osp
-import re
 from collections import Counter
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image
 
-from .atomic import atomic_copy, atomic_write_json, atomic_write_text, dumps_json, remove_stale_temps
+from mmdatasetdm.fileio import (DEFAULT_DEPTH_SCALE, atomic_copy, atomic_write_json, dumps_json,
+                                normalise_image_ext, remove_stale_temps, write_depth, write_image,
+                                write_semantic)
+from mmdatasetdm.fileio.synthetic_format import (DATASET_META, FORMAT_VERSION, INSTANCES_JSON,
+                                                 KEYPOINTS_JSON, PARTS_DIR, RUN_INFO_KEYS,
+                                                 SHARD_META, completed_indices, part_file,
+                                                 read_json, sample_file, write_manifest)
 from .coco import (KeypointMeta, check_categories, coco_document, image_id_of, instance_annotations,
                    keypoint_annotations)
-from .images import DEFAULT_DEPTH_SCALE, normalise_image_ext, write_depth, write_image, write_semantic
-
-DATASET_META = 'dataset.json'
-SHARD_META = 'shard.json'
-PARTS_DIR = 'parts'
-MANIFEST = 'manifest.jsonl'
-INSTANCES_JSON = 'instances.json'
-KEYPOINTS_JSON = 'keypoints.json'
-FORMAT_VERSION = 1
-# Keys every manifest line has (None when unknown), in this order.
-RUN_INFO_KEYS = ('timestep', 'scheduler', 'steps', 'guidance', 'decoder')
-_PART_NAME = re.compile(r'^(\d{8,})\.json$')
-_RESERVED = ('index', 'prompt', 'classes', 'seed') + RUN_INFO_KEYS + ('depth_scale', 'files', 'scores',
-                                                                     'accepted', 'reason')
-
-
-def shard_dir(out_dir: str, rank: int) -> str:
-    """The conventional shard folder of ``rank`` inside a run's output folder.
-
-    Args:
-        out_dir (str): the run's output folder.
-        rank (int): the process rank.
-
-    Returns:
-        str: ``{out_dir}/shards/rank{rank:05d}``.
-    """
-    return osp.join(out_dir, 'shards', f'rank{int(rank):05d}')
-
-
-def list_shard_dirs(out_dir: str) -> List[str]:
-    """Every shard folder under ``{out_dir}/shards`` (sorted)."""
-    return sorted(d for d in glob.glob(osp.join(out_dir, 'shards', '*')) if osp.isfile(osp.join(d, SHARD_META)))
-
-
-def completed_indices(*shard_dirs: str) -> List[int]:
-    """Global indices of the samples completely written in the given shards.
-
-    A sample is complete when its part file (its manifest line, written
-    last) exists; leftovers of an interrupted sample do not count.
-
-    Args:
-        *shard_dirs (str): shard folders (missing ones hold nothing).
-
-    Returns:
-        list[int]: sorted, without duplicates.
-    """
-    done = set()
-    for folder in shard_dirs:
-        parts = osp.join(folder, PARTS_DIR)
-        if osp.isdir(parts):
-            done.update(int(m.group(1)) for m in map(_PART_NAME.match, os.listdir(parts)) if m)
-    return sorted(done)
-
-
-def _sample_file(kind: str, index: int, ext: str) -> str:
-    return f'{kind}/{index:08d}.{ext}'
 
 
 def _jsonable(value):
@@ -139,18 +88,26 @@ class ShardWriter:
         fsync (bool): flush each file to disk before its rename.
     """
 
-    def __init__(self, shard_dir: str, categories: Optional[Sequence[Mapping[str, Any]]] = None,
-                 keypoint_meta: Union[None, KeypointMeta, Mapping[str, Any]] = None, image_ext: str = 'png',
-                 jpeg_quality: int = 95, palette: Union[None, str, Sequence] = None,
-                 num_classes: Optional[int] = None, depth_scale: float = DEFAULT_DEPTH_SCALE,
-                 run_info: Optional[Mapping[str, Any]] = None, config: Optional[Mapping[str, Any]] = None,
-                 keep_rejected: bool = False, fsync: bool = False,
+    def __init__(self,
+                 shard_dir: str,
+                 categories: Optional[Sequence[Mapping[str, Any]]] = None,
+                 keypoint_meta: Union[None, KeypointMeta, Mapping[str, Any]] = None,
+                 image_ext: str = 'png',
+                 jpeg_quality: int = 95,
+                 palette: Union[None, str, Sequence] = None,
+                 num_classes: Optional[int] = None,
+                 depth_scale: float = DEFAULT_DEPTH_SCALE,
+                 run_info: Optional[Mapping[str, Any]] = None,
+                 config: Optional[Mapping[str, Any]] = None,
+                 keep_rejected: bool = False,
+                 fsync: bool = False,
                  classes: Optional[Sequence[str]] = None):
         self.dir = str(shard_dir)
         self.categories = None if categories is None else check_categories(categories)
         if keypoint_meta is not None and not isinstance(keypoint_meta, KeypointMeta):
             meta = dict(keypoint_meta)
-            keypoint_meta = KeypointMeta(**meta) if 'names' in meta else KeypointMeta.from_metainfo(meta)
+            keypoint_meta = KeypointMeta(
+                **meta) if 'names' in meta else KeypointMeta.from_metainfo(meta)
         self.keypoint_meta: Optional[KeypointMeta] = keypoint_meta
         self.image_ext = normalise_image_ext(image_ext)
         self.jpeg_quality = int(jpeg_quality)
@@ -164,26 +121,35 @@ class ShardWriter:
         self.run_info.update(run_info)
         self.keep_rejected = bool(keep_rejected)
         self.fsync = bool(fsync)
-        self.meta = dict(format=FORMAT_VERSION, categories=self.categories,
-                         keypoint_meta=None if keypoint_meta is None else keypoint_meta.to_dict(),
-                         image_ext=self.image_ext, jpeg_quality=self.jpeg_quality, palette=self.palette,
-                         num_classes=num_classes, depth_scale=self.depth_scale, run_info=self.run_info,
-                         config=_jsonable(config), keep_rejected=self.keep_rejected,
-                         classes=None if classes is None else [str(c) for c in classes])
+        self.meta = dict(
+            format=FORMAT_VERSION,
+            categories=self.categories,
+            keypoint_meta=None if keypoint_meta is None else keypoint_meta.to_dict(),
+            image_ext=self.image_ext,
+            jpeg_quality=self.jpeg_quality,
+            palette=self.palette,
+            num_classes=num_classes,
+            depth_scale=self.depth_scale,
+            run_info=self.run_info,
+            config=_jsonable(config),
+            keep_rejected=self.keep_rejected,
+            classes=None if classes is None else [str(c) for c in classes])
         self._open()
 
     def _open(self):
         os.makedirs(osp.join(self.dir, PARTS_DIR), exist_ok=True)
         path = osp.join(self.dir, SHARD_META)
         if osp.isfile(path):
-            existing = _load_json(path)
+            existing = read_json(path)
             # a round trip through JSON makes tuples lists etc., as in the file
             mine = json.loads(dumps_json(self.meta))
             diff = sorted(k for k in set(existing) | set(mine) if existing.get(k) != mine.get(k))
             if diff:
-                raise ValueError(f'{path} holds a shard of another run: {diff} differ '
-                                 f'(there: {[existing.get(k) for k in diff]}, here: {[mine.get(k) for k in diff]}); '
-                                 f'use a fresh output folder')
+                raise ValueError(
+                    f'{path} holds a shard of another run: {diff} differ '
+                    f'(there: {[existing.get(k) for k in diff]}, '
+                    f'here: {[mine.get(k) for k in diff]}); '
+                    f'use a fresh output folder')
         else:
             atomic_write_json(path, self.meta, self.fsync)
         remove_stale_temps(self.dir)
@@ -194,11 +160,20 @@ class ShardWriter:
 
     def is_complete(self, index: int) -> bool:
         """Whether sample ``index``'s manifest line is written in this shard."""
-        return osp.isfile(osp.join(self.dir, PARTS_DIR, f'{int(index):08d}.json'))
+        return osp.isfile(part_file(self.dir, index))
 
-    def write_sample(self, index: int, prompt, seed: Optional[int] = None, image=None, semantic=None,
-                     depth=None, instances=None, keypoints=None, accepted: bool = True,
-                     reason: Optional[str] = None, scores: Optional[Mapping[str, Any]] = None,
+    def write_sample(self,
+                     index: int,
+                     prompt,
+                     seed: Optional[int] = None,
+                     image=None,
+                     semantic=None,
+                     depth=None,
+                     instances=None,
+                     keypoints=None,
+                     accepted: bool = True,
+                     reason: Optional[str] = None,
+                     scores: Optional[Mapping[str, Any]] = None,
                      extra: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
         """Write one sample's files, then its manifest line (last).
 
@@ -244,24 +219,29 @@ class ShardWriter:
             size = tuple(np.shape(image)[:2])
         for name, array in (('semantic', semantic), ('depth', depth)):
             if array is not None and size is not None and tuple(np.shape(array)) != size:
-                raise ValueError(f'sample {index}: {name} has shape {tuple(np.shape(array))} but the image is '
-                                 f'{size}')
+                raise ValueError(
+                    f'sample {index}: {name} has shape {tuple(np.shape(array))} but the image is '
+                    f'{size}')
         # annotations first: a bad annotation fails before any file is written
-        inst = [] if instances is None else instance_annotations(index, instances, self.categories, size)
-        kpts = [] if keypoints is None else keypoint_annotations(index, keypoints, self.keypoint_meta, size)
+        inst = [] if instances is None else instance_annotations(index, instances, self.categories,
+                                                                 size)
+        kpts = [] if keypoints is None else keypoint_annotations(index, keypoints,
+                                                                 self.keypoint_meta, size)
 
         files = {}
         if accepted or self.keep_rejected:
             if image is not None:
-                files['image'] = _sample_file('images', index, self.image_ext)
-                write_image(osp.join(self.dir, files['image']), image, self.image_ext, self.jpeg_quality,
-                            self.fsync)
+                files['image'] = sample_file('images', index, self.image_ext)
+                write_image(
+                    osp.join(self.dir, files['image']), image, self.image_ext, self.jpeg_quality,
+                    self.fsync)
             if semantic is not None:
-                files['semantic'] = _sample_file('semantic', index, 'png')
-                write_semantic(osp.join(self.dir, files['semantic']), semantic, self.palette, self.num_classes,
-                               self.fsync)
+                files['semantic'] = sample_file('semantic', index, 'png')
+                write_semantic(
+                    osp.join(self.dir, files['semantic']), semantic, self.palette, self.num_classes,
+                    self.fsync)
             if depth is not None:
-                files['depth'] = _sample_file('depth', index, 'png')
+                files['depth'] = sample_file('depth', index, 'png')
                 write_depth(osp.join(self.dir, files['depth']), depth, self.depth_scale, self.fsync)
 
         line = dict(index=index, prompt=text, classes=classes, seed=seed, **self.run_info)
@@ -276,14 +256,18 @@ class ShardWriter:
         line.update(files=files, scores=all_scores, accepted=bool(accepted), reason=reason)
         for key, value in _jsonable(dict(extra or {})).items():
             if key in line:
-                raise ValueError(f'sample {index}: extra field {key!r} would overwrite a manifest field')
+                raise ValueError(
+                    f'sample {index}: extra field {key!r} would overwrite a manifest field')
             line[key] = value
         image_entry = None
         if 'image' in files:
-            image_entry = dict(id=image_id_of(index), file_name=osp.basename(files['image']), width=int(size[1]),
-                               height=int(size[0]))
+            image_entry = dict(
+                id=image_id_of(index),
+                file_name=osp.basename(files['image']),
+                width=int(size[1]),
+                height=int(size[0]))
         part = dict(manifest=line, image=image_entry, instances=inst, keypoints=kpts)
-        atomic_write_json(osp.join(self.dir, PARTS_DIR, f'{index:08d}.json'), part, self.fsync)
+        atomic_write_json(part_file(self.dir, index), part, self.fsync)
         return line
 
 
@@ -295,45 +279,17 @@ def _prompt_fields(prompt, seed, index):
     text, classes, record_seed = getattr(prompt, 'text', None), getattr(prompt, 'classes', None), \
         getattr(prompt, 'seed', None)
     if text is None:
-        raise TypeError(f'sample {index}: prompt must be a str or a PromptRecord, got {type(prompt).__name__}')
+        raise TypeError(
+            f'sample {index}: prompt must be a str or a PromptRecord, got {type(prompt).__name__}')
     if getattr(prompt, 'index', index) != index:
         raise ValueError(f'sample {index}: the prompt record is for sample {prompt.index}')
     if seed is not None and record_seed is not None and int(seed) != int(record_seed):
-        raise ValueError(f'sample {index}: seed {seed} differs from the prompt record\'s seed {record_seed}')
+        raise ValueError(
+            f'sample {index}: seed {seed} differs from the prompt record\'s seed {record_seed}')
     seed = record_seed if seed is None else seed
     if seed is None:
         raise ValueError(f'sample {index}: no seed given')
     return str(text), list(classes or []), int(seed)
-
-
-def _load_json(path: str):
-    try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
-    except json.JSONDecodeError as err:
-        raise ValueError(f'{path} is not valid JSON: {err}') from err
-
-
-def read_manifest(path: str) -> List[Dict[str, Any]]:
-    """Read a ``manifest.jsonl``.
-
-    Args:
-        path (str): the manifest file (or a dataset folder holding one).
-
-    Returns:
-        list[dict]: one dict per line.
-    """
-    if osp.isdir(path):
-        path = osp.join(path, MANIFEST)
-    lines = []
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, start=1):
-            if line.strip():
-                try:
-                    lines.append(json.loads(line))
-                except json.JSONDecodeError as err:
-                    raise ValueError(f'{path}:{lineno}: not a JSON line: {err}') from err
-    return lines
 
 
 def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False) -> Dict[str, Any]:
@@ -366,7 +322,7 @@ def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False) -
         path = osp.join(folder, SHARD_META)
         if not osp.isfile(path):
             raise FileNotFoundError(f'{folder} is not a shard folder: {SHARD_META} is missing')
-        this = _load_json(path)
+        this = read_json(path)
         if meta is None:
             meta, first = this, path
         elif this != meta:
@@ -375,7 +331,7 @@ def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False) -
     sources: Dict[int, str] = {}
     for folder in shard_dirs:
         for index in completed_indices(folder):
-            part = osp.join(folder, PARTS_DIR, f'{index:08d}.json')
+            part = part_file(folder, index)
             if index in sources:
                 with open(sources[index], 'rb') as a, open(part, 'rb') as b:
                     if a.read() != b.read():
@@ -388,14 +344,15 @@ def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False) -
     rejected = Counter()
     for index in sorted(sources):
         folder = osp.dirname(osp.dirname(sources[index]))
-        part = _load_json(sources[index])
+        part = read_json(sources[index])
         line = part['manifest']
         for rel in line['files'].values():
             src = osp.join(folder, rel)
             if not osp.isfile(src):
-                raise FileNotFoundError(f'{sources[index]} lists {rel}, which is missing from {folder}')
+                raise FileNotFoundError(
+                    f'{sources[index]} lists {rel}, which is missing from {folder}')
             atomic_copy(src, osp.join(out_dir, rel), fsync)
-        manifest.append(dumps_json(line) + '\n')
+        manifest.append(line)
         if line['accepted']:
             if part['image'] is not None:
                 images.append(part['image'])
@@ -408,9 +365,10 @@ def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False) -
                           coco_document(images, instances, meta['categories']), fsync)
     if meta['keypoint_meta'] is not None:
         category = KeypointMeta(**meta['keypoint_meta']).coco_category()
-        atomic_write_json(osp.join(out_dir, KEYPOINTS_JSON), coco_document(images, keypoints, [category]), fsync)
+        atomic_write_json(
+            osp.join(out_dir, KEYPOINTS_JSON), coco_document(images, keypoints, [category]), fsync)
     atomic_write_json(osp.join(out_dir, DATASET_META), meta, fsync)
-    atomic_write_text(osp.join(out_dir, MANIFEST), ''.join(manifest), fsync)
+    write_manifest(out_dir, manifest, fsync)
     return dict(num_samples=len(manifest), num_accepted=len(manifest) - sum(rejected.values()),
                 rejected=dict(sorted(rejected.items())), num_instances=len(instances),
                 num_keypoints=len(keypoints))

@@ -9,9 +9,9 @@ from torch import Tensor
 
 from mmdatasetdm.diffusion import (DiffusionFeatureExtractor, FeaturePyramid, build_components,
                                    check_image_range, load_components)
+from mmdatasetdm.fileio import json_sha256
 from mmdatasetdm.registry import MODELS
-
-from .feature_cache import FeatureCache, hash_config, model_fingerprint
+from .feature_cache import FeatureCache, model_fingerprint
 
 
 @MODELS.register_module()
@@ -197,7 +197,7 @@ class DiffusionBackbone(BaseModule):
         if self.feature_cache is None:
             return self._compute(inputs, prompts, words)
         check_image_range(inputs)  # hits never reach the extractor's own check
-        pyramid = self.feature_cache.fetch(inputs, prompts, words, hash_config(self.cache_config()),
+        pyramid = self.feature_cache.fetch(inputs, prompts, words, json_sha256(self.cache_config()),
                                            self._compute)
         return pyramid.to(device=inputs.device)
 

@@ -20,7 +20,7 @@ grows. The counters are on the backbone (``backbone.cache_stats``).
   included), so any augmentation (flip, crop, colour jitter, ...) gives a new
   key;
 * the prompt and the words whose token positions are recorded;
-* a hash of the backbone configuration (:func:`hash_config` of what the
+* a hash of the backbone configuration (:func:`~mmdatasetdm.fileio.json_sha256` of what the
   backbone passes: model identity, dtype, timestep, capture config, noise
   seed, library versions).
 
@@ -36,7 +36,7 @@ simply never read; delete the folder to reclaim the space).
 (T, h, w)) and, in the safetensors header's string metadata, a JSON
 description (level names and strides, token positions, prompt, timestep) plus
 the SHA-256 of the tensor bytes. Nothing is unpickled. Files are written to a
-temporary file in the same folder and moved into place with ``os.replace``, so
+temporary file in the same folder and moved into place (:func:`~mmdatasetdm.fileio.atomic_path`), so
 readers (other ranks, a crashed run) never see a partial entry.
 
 **Precision.** Tensors are stored as IEEE fp16 (``dtype='fp16'``, the
@@ -60,7 +60,6 @@ import json
 import logging
 import os
 import os.path as osp
-import tempfile
 from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
@@ -68,11 +67,11 @@ from mmengine.logging import print_log
 from torch import Tensor
 
 from mmdatasetdm.diffusion import FeatureLevel, FeaturePyramid
+from mmdatasetdm.fileio import atomic_path, file_sha256
 
 CACHE_FORMAT = 'mmdatasetdm.feature_cache/1'
 STORAGE_DTYPES = {'fp16': torch.float16, 'fp32': torch.float32}
 FINGERPRINT_MODES = ('stat', 'content')
-_CHUNK = 1 << 20
 
 ComputeFn = Callable[[Tensor, List[str], List[List[str]]], FeaturePyramid]
 
@@ -112,23 +111,8 @@ def model_fingerprint(folder: str, mode: str = 'stat') -> str:
                 st = os.stat(path)
                 digest.update(f'{rel}\t{st.st_size}\t{st.st_mtime_ns}\n'.encode())
             else:
-                digest.update(f'{rel}\t{_file_sha256(path)}\n'.encode())
+                digest.update(f'{rel}\t{file_sha256(path)}\n'.encode())
     return digest.hexdigest()
-
-
-def _file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def hash_config(config: dict) -> str:
-    """Hex SHA-256 of a JSON-serialisable dict (keys sorted; non-JSON values
-    by ``repr``)."""
-    text = json.dumps(config, sort_keys=True, default=repr, separators=(',', ':'))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def entry_key(image: Tensor, prompt: str, words: Sequence[str], config_hash: str) -> str:
@@ -138,7 +122,8 @@ def entry_key(image: Tensor, prompt: str, words: Sequence[str], config_hash: str
         image (Tensor): shape (3, H, W), the exact backbone input of the view.
         prompt (str): its prompt.
         words (Sequence[str]): the words whose token positions are recorded.
-        config_hash (str): :func:`hash_config` of the backbone configuration.
+        config_hash (str): :func:`~mmdatasetdm.fileio.json_sha256` of the backbone
+            configuration.
 
     Returns:
         str: 64 hex digits.
@@ -206,7 +191,8 @@ class FeatureCache:
             inputs (Tensor): shape (B, 3, H, W), the backbone input.
             prompts (Sequence[str]): one prompt per image.
             words (Sequence[Sequence[str]]): per image, the recorded words.
-            config_hash (str): :func:`hash_config` of the backbone config.
+            config_hash (str): :func:`~mmdatasetdm.fileio.json_sha256` of the backbone
+                config.
             compute: ``compute(inputs[missing], prompts, words)`` -> pyramid.
 
         Returns:
@@ -318,14 +304,5 @@ class FeatureCache:
     @staticmethod
     def _write_atomic(path: str, tensors: Dict[str, Tensor], header: Dict[str, str]):
         from safetensors.torch import save_file
-        folder = osp.dirname(path)
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.safetensors')
-        os.close(fd)
-        try:
-            save_file(tensors, tmp, metadata=header)
-            os.replace(tmp, path)
-        except BaseException:
-            if osp.exists(tmp):
-                os.remove(tmp)
-            raise
+        with atomic_path(path) as temp:
+            save_file(tensors, temp, metadata=header)

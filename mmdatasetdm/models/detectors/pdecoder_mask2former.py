@@ -2,7 +2,6 @@
 from mmdet.models.detectors import Mask2Former
 
 from mmdatasetdm.registry import MODELS
-
 from ..prompted import PromptedBackboneMixin
 
 

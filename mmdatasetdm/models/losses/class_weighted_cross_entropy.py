@@ -1,5 +1,4 @@
 """Cross-entropy with per-class weights on labels that contain an ignore index."""
-import torch
 from mmseg.models.losses import CrossEntropyLoss
 from torch import Tensor
 

@@ -90,7 +90,8 @@ class HypercolumnNeck(BaseModule):
                 num = self.attention.setdefault('num_tokens', 77)
             elif mode == 'words':
                 if not self.attention.get('words'):
-                    raise ValueError("attention=dict(tokens='words') needs a non-empty `words` list")
+                    raise ValueError(
+                        "attention=dict(tokens='words') needs a non-empty `words` list")
                 self.attention['words'] = list(self.attention['words'])
                 num = len(self.attention['words'])
             else:
@@ -104,7 +105,8 @@ class HypercolumnNeck(BaseModule):
         # projections[o][i]: input i (levels, then attention strides) -> output o
         inputs = list(in_channels) + [attention_channels[s] for s in self.attention_strides]
         self.projections = nn.ModuleList(
-            nn.ModuleList(nn.Conv2d(c, out_channels, 1, bias=(i == 0)) for i, c in enumerate(inputs))
+            nn.ModuleList(
+                nn.Conv2d(c, out_channels, 1, bias=(i == 0)) for i, c in enumerate(inputs))
             for _ in self.out_strides)
         self.output_convs = nn.ModuleList(
             ConvModule(out_channels, out_channels, 3, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg)

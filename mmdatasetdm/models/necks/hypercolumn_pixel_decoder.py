@@ -6,7 +6,6 @@ from torch import Tensor
 
 from mmdatasetdm.diffusion import FeaturePyramid
 from mmdatasetdm.registry import MODELS
-
 from .hypercolumn import HypercolumnNeck
 
 

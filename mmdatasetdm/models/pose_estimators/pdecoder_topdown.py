@@ -2,7 +2,6 @@
 from mmpose.models.pose_estimators import TopdownPoseEstimator
 
 from mmdatasetdm.registry import MODELS
-
 from ..prompted import PromptedBackboneMixin
 
 

@@ -2,7 +2,6 @@
 from mmseg.models.segmentors import DepthEstimator, EncoderDecoder
 
 from mmdatasetdm.registry import MODELS
-
 from ..prompted import PromptedBackboneMixin
 
 

@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+from mmdatasetdm.fileio import is_temp_name, json_sha256
 from mmdatasetdm.models.backbones import feature_cache as fc
 from mmdatasetdm.registry import MODELS
 from tests.toy_data import make_toy_seg_dataset
@@ -134,7 +135,7 @@ def test_model_fingerprint_follows_the_weight_files(tiny_sd_folder, tmp_path):
 def test_corrupt_entry_is_detected_named_and_recomputed(cached, damage, monkeypatch):
     x = _images(1, seed=10 + len(damage))
     good = cached(x, prompts=[PROMPT], words=[WORDS])
-    key = fc.entry_key(x[0], PROMPT, WORDS, fc.hash_config(cached.cache_config()))
+    key = fc.entry_key(x[0], PROMPT, WORDS, json_sha256(cached.cache_config()))
     path = cached.feature_cache.path(key)
     assert osp.isfile(path)
     data = open(path, 'rb').read()
@@ -157,7 +158,7 @@ def test_corrupt_entry_is_detected_named_and_recomputed(cached, damage, monkeypa
     # the recomputed entry replaced the damaged file
     assert cached(x, prompts=[PROMPT], words=[WORDS]) is not None
     assert cached.feature_cache.corrupt == corrupt + 1 and cached.num_forwards == forwards + 1
-    assert not [n for n in os.listdir(osp.dirname(path)) if n.startswith('.tmp-')]
+    assert not [n for n in os.listdir(osp.dirname(path)) if is_temp_name(n)]
 
 
 def test_bad_settings_raise(tiny_sd_folder, tmp_path):

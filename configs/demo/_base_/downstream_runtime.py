@@ -1,7 +1,0 @@
-# The runtime every demo downstream base shares (seg/inst/depth/pose_downstream.py): the
-# project's default runtime (iteration-based logging, one kept checkpoint, gloo, seed 0) with
-# a log line every 50 iterations. Each base adds its checkpoint interval, its toolbox's
-# visualization hook and visualizer (with no fixed `name`, so two runs in one process, e.g.
-# tools/benchmarks/headroom.py, do not share one visualizer).
-_base_ = ['../../_base_/default_runtime.py']
-default_hooks = dict(logger=dict(interval=50))
