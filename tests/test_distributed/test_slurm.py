@@ -14,6 +14,7 @@ import os
 import os.path as osp
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -190,17 +191,22 @@ def test_slurm_generate_then_train_on_the_demo_world(slurm, tmp_path, semantic_c
     [metrics] = val_metrics(work)
     assert metrics['step'] == 4 and 0.0 <= metrics['mIoU'] <= 100.0, train_log[-4000:]
 
-    # testing: tools/slurm_test.sh scores the last checkpoint on 2 slurm ranks, exactly as the
-    # training run's own validation did (same split and batch size)
-    out_file = str(tmp_path / 'test_metrics.json')
-    tested = subprocess.run(
-        ['bash', 'tools/slurm_test.sh', 'debug', 'dm-test', osp.join(work, 'seg_synth_100.py'),
-         osp.join(work, 'iter_4.pth'), '--work-dir', str(tmp_path / 'test'), '--out', out_file,
-         '--cfg-options', 'test_dataloader.batch_size=1'],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert tested.returncode == 0, (tested.stdout + tested.stderr)[-4000:]
-    assert 'Distributed launcher: slurm' in tested.stdout + tested.stderr
-    with open(out_file) as f:
-        test_metrics = json.load(f)
+    # testing: tools/slurm_test.sh scores the last checkpoint on 2 slurm ranks exactly as
+    # tools/test.py does in one process (the training run's own validation differs a little:
+    # each rank kept its own BatchNorm statistics, the checkpoint holds rank 0's)
+    scores = {}
+    for name, launch in (('slurm', ['bash', 'tools/slurm_test.sh', 'debug', 'dm-test']),
+                         ('one', [sys.executable, 'tools/test.py'])):
+        out_file = str(tmp_path / f'test_{name}.json')
+        tested = subprocess.run(
+            launch + [osp.join(work, 'seg_synth_100.py'), osp.join(work, 'iter_4.pth'),
+                      '--work-dir', str(tmp_path / f'test_{name}'), '--out', out_file,
+                      '--cfg-options', 'test_dataloader.batch_size=1'],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert tested.returncode == 0, (tested.stdout + tested.stderr)[-4000:]
+        with open(out_file) as f:
+            scores[name] = json.load(f)
+        launcher = 'slurm' if name == 'slurm' else 'none'
+        assert f'Distributed launcher: {launcher}' in tested.stdout + tested.stderr
     for key in ('aAcc', 'mIoU', 'mAcc'):
-        assert test_metrics[key] == metrics[key]
+        assert scores['slurm'][key] == scores['one'][key]

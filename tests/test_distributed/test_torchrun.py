@@ -44,14 +44,15 @@ from tests.test_distributed.common import (GENERATE_CFG, NUM_SAMPLES, ROOT, fail
 
 pytestmark = pytest.mark.slow
 
-RECORDER = dict(imports=['mmdatasetdm', 'tests.test_distributed.loss_recorder'],
-                allow_failed_imports=False)
+RECORDER = 'tests.test_distributed.loss_recorder'
 
 
 def _with_recorder(cfg: Config, work_dir: str, path: str) -> str:
     """Add the loss recorder to ``cfg``, point it at ``work_dir`` and write it to ``path``."""
     cfg.work_dir = work_dir
-    cfg.custom_imports = RECORDER
+    # keep the config's own imports (the demo world's datasets live in a project)
+    imports = list(cfg.get('custom_imports', {}).get('imports', ['mmdatasetdm']))
+    cfg.custom_imports = dict(imports=imports + [RECORDER], allow_failed_imports=False)
     cfg.custom_hooks = [dict(type='GlobalLossRecorder', out_file=osp.join(work_dir, 'loss.jsonl'))]
     cfg.train_dataloader.sampler.seed = 0
     os.makedirs(work_dir, exist_ok=True)

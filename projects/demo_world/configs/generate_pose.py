@@ -8,10 +8,8 @@ decoder = dict(
 task = 'pose'
 # prompts about one person (the P-Decoder is top-down: the whole image is the person's box)
 prompts = dict(source=dict(
-    _delete_=True, type='TemplatePrompts', classes=['person'],
-    templates=['a photo of a {cls} {ground}'],
-    class_names=dict(person=[f'person in {x}' for x in _base_._colours['person']]),
-    fields=dict(ground=_base_._grounds)))
+    _delete_=True, type='DemoWorldPrompts', classes=['person'],
+    templates=['a photo of a {cls} {ground}']))
 filters = dict(min_score=0.3, min_keypoint_score=0.3)
 num_samples = 400
 out_dir = 'data/demo_synth_pose'

@@ -5,7 +5,7 @@ definition (:mod:`.metainfo`, :mod:`.appearance`), the same words its
 captions use, so the tiny SD model trained on those captions knows them and a
 change to the world's vocabulary reaches the prompts without a second copy.
 """
-from typing import Sequence
+from typing import Optional, Sequence
 
 from mmdatasetdm.generation import TemplatePrompts
 from mmdatasetdm.registry import PROMPTS
@@ -35,17 +35,26 @@ class DemoWorldPrompts(TemplatePrompts):
     Args:
         templates (Sequence[str]): the templates (slots ``{cls}``, ``{attr}``,
             ``{ground}`` and those of ``fields``).
+        classes (Sequence[str], optional): the object classes to prompt for
+            (default: all of them).
         domain (str): whose grounds fill ``{ground}`` (``'default'``: the
             pool's, which the generator was trained on).
         **fields (Sequence[str]): further slots and their options.
     """
 
-    def __init__(self, templates: Sequence[str], domain: str = 'default', **fields):
+    def __init__(self, templates: Sequence[str], classes: Optional[Sequence[str]] = None,
+                 domain: str = 'default', **fields):
         person = ARTICULATED_CLASS
+        classes = list(OBJECT_CLASSES if classes is None else classes)
+        unknown = sorted(set(classes) - set(OBJECT_CLASSES))
+        if unknown:
+            raise ValueError(f'DemoWorldPrompts: classes {unknown} are not demo-world classes '
+                             f'{list(OBJECT_CLASSES)}')
         super().__init__(
-            classes=list(OBJECT_CLASSES), templates=templates,
+            classes=classes, templates=templates,
             attributes={c: [colour_phrase(x) for x in CLASS_COLOR_NAMES[c]] if c != person
-                        else ['a'] for c in OBJECT_CLASSES},
-            class_names={person: [f'{person} in {x}' for x in CLASS_COLOR_NAMES[person]]},
-            synonyms={c: ['people' if c == person else c + 's'] for c in OBJECT_CLASSES},
+                        else ['a'] for c in classes},
+            class_names={person: [f'{person} in {x}' for x in CLASS_COLOR_NAMES[person]]}
+            if person in classes else {},
+            synonyms={c: ['people' if c == person else c + 's'] for c in classes},
             fields=dict(ground=ground_phrases(domain), **fields))
