@@ -1,4 +1,5 @@
 """The thin CLIs: tools/train.py and tools/test.py on the tiny semantic P-Decoder."""
+import glob
 import json
 import os
 import os.path as osp
@@ -48,7 +49,14 @@ def test_train_resume_and_test_from_the_command_line(tmp_path, tiny_sd_folder):
     assert out.returncode == 0, out.stderr[-3000:]
     with open(metrics_file) as f:
         metrics = json.load(f)
-    assert 0.0 <= metrics['mIoU'] <= 100.0
+    # tools/test.py scores the checkpoint as the resumed run's own validation did (its
+    # val and test sets are the same images)
+    validated = [json.loads(line) for line in open(
+        sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')))[-1])
+        if 'mIoU' in line]
+    assert validated[-1]['step'] == 4
+    for key in ('aAcc', 'mIoU', 'mAcc'):
+        assert metrics[key] == validated[-1][key]
 
 
 @pytest.fixture(scope='module')
@@ -100,7 +108,12 @@ def test_main_job_smoke_run(tmp_path, demo_architecture_sd):
     results = _quick_demo('semantic', demo_architecture_sd, tmp_path)
     assert set(results['real_only']['test']['per_class']) == {
         'background', 'person', 'car', 'cone', 'tree', 'ball'}
-    assert all(0 <= r[s]['mIoU'] <= 100 for r in results.values() for s in r)
+    # Both arms learn in the 20 quick iterations: measured (1 thread) 15.98 and 16.71 mIoU on
+    # `test` (background IoU 62.8 and 67.6); the same segmentor untrained scores about 3
+    # (tests/test_projects/test_demo_world/test_seg_downstream.py measures 2.8).
+    for arm in results.values():
+        assert arm['test']['mIoU'] >= 8, results
+        assert arm['test']['per_class']['background'] >= 40, results
 
 
 def test_main_job_refuses_a_world_of_another_version(tmp_path, demo_architecture_sd):
@@ -131,4 +144,20 @@ def test_task_demo_smoke_run(task, tmp_path, demo_architecture_sd):
     for arm in results.values():
         for split in arm.values():
             assert key in split, sorted(split)
-            assert split[key] >= 0
+    # the table's numbers are the stock evaluation of the arm's checkpoint: tools/test.py
+    # scores it the same (20 iterations learn too little to assert learning here; the task
+    # configs' learning is asserted in tests/test_configs/test_<task>_mixing.py)
+    short = dict(instance='inst', depth='depth', pose='pose')[task]
+    config = f'projects/demo_world/configs/{short}_real_100.py'
+    world = str(tmp_path / 'world')
+    opts = [f'test_dataloader.dataset.data_root={world}']
+    if task == 'instance':
+        opts.append(f'test_evaluator.ann_file={world}/annotations/instances_test.json')
+    out_file = str(tmp_path / 'tested.json')
+    out = _run(['tools/test.py', config, str(tmp_path / 'work' / 'real_only' / 'iter_20.pth'),
+                '--work-dir', str(tmp_path / 'tested'), '--out', out_file, '--cfg-options']
+               + opts)
+    assert out.returncode == 0, out.stderr[-3000:]
+    with open(out_file) as f:
+        tested = json.load(f)
+    assert tested[key] == pytest.approx(results['real_only']['test'][key], abs=1e-9)

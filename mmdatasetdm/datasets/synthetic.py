@@ -16,6 +16,34 @@ from typing import Dict, List, Mapping, Optional, Sequence
 from mmdatasetdm.fileio import IGNORE_INDEX, MANIFEST, image_id_of, read_manifest
 
 
+class SampleLoadError(RuntimeError):
+    """A sample's files could not be loaded by the pipeline (the message names them)."""
+
+
+class NamedLoadErrorsMixin:
+    """Make an error raised while loading a sample name the sample's files.
+
+    The toolboxes' loading transforms report a corrupt file without its path
+    (``cannot identify image file <_io.BytesIO ...>``); the synthetic dataset
+    types add this mixin so that such an error says which sample and which
+    files, and how to regenerate them.
+    """
+
+    FILE_KEYS = ('img_path', 'seg_map_path', 'depth_map_path')
+
+    def prepare_data(self, idx):
+        try:
+            return super().prepare_data(idx)
+        except Exception as err:
+            info = self.get_data_info(idx)
+            files = [str(info[k]) for k in self.FILE_KEYS if info.get(k)]
+            raise SampleLoadError(
+                f'sample {info.get("sample_idx", idx)} of {self.data_root} cannot be loaded '
+                f'({", ".join(files)}): {type(err).__name__}: {err}; regenerate it (delete its '
+                'part file in shards/ and run tools/generate.py --resume) or drop its manifest '
+                'line') from err
+
+
 def class_id_map(generator_classes: Sequence[str], real_classes: Sequence[str],
                  class_map: Optional[Mapping[str, str]] = None,
                  drop_classes: Sequence[str] = (), source: str = 'the generated dataset',

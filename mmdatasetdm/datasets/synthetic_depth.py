@@ -6,13 +6,13 @@ from mmseg.datasets import NYUDataset
 
 from mmdatasetdm.fileio import read_dataset_meta
 from mmdatasetdm.registry import DATASETS
-from .synthetic import resolve_metainfo, select_samples
+from .synthetic import NamedLoadErrorsMixin, resolve_metainfo, select_samples
 
 DEPTH_MODES = ('I;16', 'I')
 
 
 @DATASETS.register_module()
-class SyntheticDepthDataset(NYUDataset):
+class SyntheticDepthDataset(NamedLoadErrorsMixin, NYUDataset):
     """Images and 16-bit depth PNGs written by ``tools/generate.py``.
 
     Data infos are what mmseg's ``NYUDataset`` delivers (``img_path``,

@@ -9,11 +9,12 @@ from mmengine.fileio import get_local_path
 
 from mmdatasetdm.fileio import IGNORE_INDEX, INSTANCES_JSON
 from mmdatasetdm.registry import DATASETS
-from .synthetic import class_id_map, coco_image_of, resolve_metainfo, select_samples
+from .synthetic import (NamedLoadErrorsMixin, class_id_map, coco_image_of, resolve_metainfo,
+                        select_samples)
 
 
 @DATASETS.register_module()
-class SyntheticInstanceDataset(CocoDataset):
+class SyntheticInstanceDataset(NamedLoadErrorsMixin, CocoDataset):
     """Images and COCO instances (``instances.json``) written by ``tools/generate.py``.
 
     The generator writes its own category ids; they are mapped onto the real
@@ -97,6 +98,7 @@ class SyntheticInstanceDataset(CocoDataset):
         self.cat2label = {cat['id']: mapping[k] for k, cat in enumerate(categories)
                           if mapping[k] != IGNORE_INDEX}
         self.cat_ids = list(self.cat2label)
+        known = {cat['id'] for cat in categories}
         cat_img_map = defaultdict(list)
         data_list = []
         for line in lines:
@@ -104,7 +106,12 @@ class SyntheticInstanceDataset(CocoDataset):
             img_info['img_id'] = img_info['id']
             anns = []
             for ann in coco.load_anns(coco.get_ann_ids(img_ids=[img_info['id']])):
-                if ann['category_id'] not in self.cat2label:
+                if ann['category_id'] not in known:
+                    raise ValueError(
+                        f'{self.ann_file}: annotation {ann.get("id")} of sample {line["index"]} '
+                        f'has category_id {ann["category_id"]}, which is not one of its '
+                        f'categories {sorted(known)}: the file is damaged or was edited')
+                if ann['category_id'] not in self.cat2label:  # a dropped class
                     continue
                 if self.min_score is not None and ann.get('score', -1.0) < self.min_score:
                     continue

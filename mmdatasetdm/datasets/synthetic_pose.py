@@ -10,7 +10,7 @@ from xtcocotools.coco import COCO
 
 from mmdatasetdm.fileio import KEYPOINTS_JSON
 from mmdatasetdm.registry import DATASETS
-from .synthetic import coco_image_of, resolve_metainfo, select_samples
+from .synthetic import NamedLoadErrorsMixin, coco_image_of, resolve_metainfo, select_samples
 
 
 def keypoint_order(generated: Sequence[str], real: Sequence[str], source: str
@@ -46,7 +46,7 @@ def keypoint_order(generated: Sequence[str], real: Sequence[str], source: str
 
 
 @DATASETS.register_module()
-class SyntheticPoseDataset(BaseCocoStyleDataset):
+class SyntheticPoseDataset(NamedLoadErrorsMixin, BaseCocoStyleDataset):
     """Images and COCO keypoints (``keypoints.json``) written by ``tools/generate.py``.
 
     The dataset carries the real dataset's keypoint metainfo (names, flip

@@ -5,7 +5,7 @@ can be used on its own.
 """
 from .capture import CaptureConfig, CrossAttentionRecorder, FeatureCapture
 from .components import (DiffusionComponents, build_components, build_scheduler, load_components,
-                         resolve_dtype)
+                         resolve_dtype, tensors_sha256)
 from .extractor import DiffusionFeatureExtractor, check_image_range
 from .pyramid import FeatureLevel, FeaturePyramid
 from .sampling import CaptureSampler, SampleBatch, SamplingConfig
@@ -14,7 +14,7 @@ from .tokenizer import learn_bpe, save_clip_tokenizer_files
 
 __all__ = [
     'CaptureConfig', 'CrossAttentionRecorder', 'FeatureCapture', 'DiffusionComponents',
-    'build_components', 'build_scheduler', 'load_components', 'resolve_dtype',
+    'build_components', 'build_scheduler', 'load_components', 'resolve_dtype', 'tensors_sha256',
     'DiffusionFeatureExtractor', 'check_image_range', 'FeatureLevel', 'FeaturePyramid',
     'CaptureSampler', 'SampleBatch', 'SamplingConfig', 'PromptEncoder', 'tokenize',
     'word_token_positions', 'learn_bpe', 'save_clip_tokenizer_files'

@@ -9,14 +9,15 @@ Two ways in, one object out (:class:`DiffusionComponents`):
 * :func:`build_components` builds the same classes from config dicts (tiny
   models for tests), with a tokenizer learned from a word list.
 """
+import hashlib
 import json
 import os.path as osp
 import tempfile
 from dataclasses import dataclass
-from typing import Iterable, Optional, Union
+from typing import Iterable, Mapping, Optional, Union
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 DTYPES = {'fp32': torch.float32, 'float32': torch.float32, 'fp16': torch.float16,
           'float16': torch.float16, 'bf16': torch.bfloat16, 'bfloat16': torch.bfloat16}
@@ -44,6 +45,37 @@ TINY_SCHEDULER_CONFIG = dict(
     num_train_timesteps=1000, clip_sample=False, set_alpha_to_one=False, steps_offset=1)
 
 
+def tensors_sha256(tensors: Mapping[str, Tensor]) -> str:
+    """Hex SHA-256 of named tensors: names (sorted), dtypes, shapes and raw bytes.
+
+    Args:
+        tensors (Mapping[str, Tensor]): e.g. a ``state_dict()``, on any device.
+
+    Returns:
+        str: 64 hex digits; equal exactly when every tensor is equal bit for bit.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().to('cpu').contiguous()
+        digest.update(f'{name}\t{t.dtype}\t{list(t.shape)}\n'.encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _tokenizer_identity(tokenizer) -> str:
+    """The vocabulary and BPE merges of a CLIP tokenizer (slow or fast), as text."""
+    if hasattr(tokenizer, 'bpe_ranks'):  # slow CLIPTokenizer
+        ranked = sorted(tokenizer.bpe_ranks.items(), key=lambda item: item[1])
+        merges = [' '.join(pair) for pair, _ in ranked]
+        return json.dumps(dict(vocab=tokenizer.get_vocab(), merges=merges), sort_keys=True)
+    # a fast tokenizer: its serialised model, without the padding and truncation settings
+    # that each call may change
+    state = json.loads(tokenizer.backend_tokenizer.to_str())
+    state.pop('padding', None)
+    state.pop('truncation', None)
+    return json.dumps(state, sort_keys=True)
+
+
 @dataclass
 class DiffusionComponents:
     """The parts of a Stable Diffusion model that DatasetDM uses."""
@@ -68,6 +100,29 @@ class DiffusionComponents:
 
     def modules(self):
         return (self.unet, self.vae, self.text_encoder)
+
+    def fingerprint(self) -> str:
+        """The content identity of the model: what it computes, not where it came from.
+
+        A hex SHA-256 of every network's weights (names, dtypes, shapes and
+        values), the tokenizer's vocabulary and merges and the scheduler's
+        configuration; paths, file times and diffusers' bookkeeping fields
+        (``_name_or_path``, ``_diffusers_version``) do not enter it. Equal
+        weights loaded from two copies of a folder give one fingerprint; one
+        changed weight gives another. Reads every weight once (a few seconds
+        for SD-1.5).
+
+        Returns:
+            str: 64 hex digits.
+        """
+        digest = hashlib.sha256()
+        for name, module in zip(('unet', 'vae', 'text_encoder'), self.modules()):
+            digest.update(f'{name}\t{tensors_sha256(module.state_dict())}\n'.encode())
+        digest.update(_tokenizer_identity(self.tokenizer).encode())
+        scheduler = {k: v for k, v in dict(self.scheduler.config).items() if not k.startswith('_')}
+        digest.update(f'{type(self.scheduler).__name__}\t'.encode())
+        digest.update(json.dumps(scheduler, sort_keys=True, default=str).encode())
+        return digest.hexdigest()
 
     def to(self, *args, **kwargs) -> 'DiffusionComponents':
         for module in self.modules():

@@ -66,6 +66,10 @@ def atomic_path(path: str, fsync: bool = False) -> Iterator[str]:
 
     Yields:
         str: the temporary path to write (same folder as ``path``).
+
+    Raises:
+        OSError: a failed write (disk full, permissions, ...) names ``path``,
+            which the operating system's error does not.
     """
     folder, name = osp.split(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -78,9 +82,13 @@ def atomic_path(path: str, fsync: bool = False) -> Iterator[str]:
             with open(temp, 'rb') as f:
                 os.fsync(f.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.remove(temp)
+        if isinstance(err, OSError) and err.filename in (None, temp):
+            # e.g. "[Errno 28] No space left on device" from a write: say which file
+            raise type(err)(err.errno, f'{err.strerror or err} while writing {path}',
+                            path) from err
         raise
 
 

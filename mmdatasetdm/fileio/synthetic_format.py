@@ -38,6 +38,8 @@ PARTS_DIR = 'parts'
 MANIFEST = 'manifest.jsonl'
 INSTANCES_JSON = 'instances.json'
 KEYPOINTS_JSON = 'keypoints.json'
+# the folders of the samples' files (see sample_file)
+SAMPLE_DIRS = ('images', 'semantic', 'depth')
 # The perception tasks whose annotations a generated set can hold.
 TASKS = ('semantic', 'instance', 'depth', 'pose')
 # Keys every manifest line has (None when unknown), in this order.
@@ -166,8 +168,9 @@ def read_manifest(path: str, accepted_only: bool = False, check_files: bool = Fa
         list[dict]: one dict per kept line, in file order.
 
     Raises:
-        ValueError: a line is not valid JSON, or (``verify``) a file is not a
-            readable image.
+        ValueError: a line is not valid JSON, lists a file outside the
+            dataset folder (an absolute path or one through ``..``), or
+            (``verify``) a file is not a readable image.
         FileNotFoundError: the manifest, or (``check_files``) a listed file,
             is missing (names the line and the file).
     """
@@ -179,6 +182,11 @@ def read_manifest(path: str, accepted_only: bool = False, check_files: bool = Fa
                                 'unfinished run? resume it with tools/generate.py --resume)')
     lines = []
     for number, line in read_jsonl(path):
+        for kind, rel in line.get('files', {}).items():
+            if not _inside(rel):
+                raise ValueError(f'{path}:{number} (sample {line.get("index")}) lists {kind} '
+                                 f'file {rel!r}, which is not a path inside {data_root}: a '
+                                 'manifest names its files relative to its own folder')
         if accepted_only and not line.get('accepted', True):
             continue
         if check_files or verify:
@@ -192,6 +200,14 @@ def read_manifest(path: str, accepted_only: bool = False, check_files: bool = Fa
                     verify_image(osp.join(data_root, rel), f'{path}:{number}: {kind} file')
         lines.append(line)
     return lines
+
+
+def _inside(rel) -> bool:
+    """Whether a manifest path stays inside the dataset folder."""
+    if not isinstance(rel, str) or not rel or osp.isabs(rel) or '\\' in rel:
+        return False
+    parts = osp.normpath(rel).split(os.sep)
+    return parts[0] not in ('..', '')
 
 
 def write_manifest(out_dir: str, lines: Iterable[Dict[str, Any]], fsync: bool = False) -> str:

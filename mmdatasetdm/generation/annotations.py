@@ -24,8 +24,10 @@ PROMPTED_CLASS_TOO_SMALL = 'prompted_class_too_small'  # present, below min_clas
 NO_PREDICTION = 'no_prediction'  # the decoder predicted no instance / pose at all
 LOW_SCORE = 'low_score'  # every prediction scored below min_score
 TOO_SMALL = 'too_small'  # the well-scored instances are all below min_area
+# a prompted class is named only past the text encoder's token limit (it never saw the word)
+PROMPTED_CLASS_TRUNCATED = 'prompted_class_truncated'
 REJECT_REASONS = (TOO_UNCERTAIN, PROMPTED_CLASS_MISSING, PROMPTED_CLASS_TOO_SMALL, NO_PREDICTION,
-                  LOW_SCORE, TOO_SMALL)
+                  LOW_SCORE, TOO_SMALL, PROMPTED_CLASS_TRUNCATED)
 
 
 @dataclass
@@ -43,8 +45,10 @@ class FilterConfig:
         min_area (int): instances with fewer pixels are dropped.
         min_keypoint_score (float): keypoints scored lower are written as not
             labelled (visibility 0); others as visible (2).
-        require_prompted (bool): reject a sample whose annotations contain
-            none of the prompted classes.
+        require_prompted (bool): reject a sample whose annotations miss a
+            prompted class (semantic: any prompted class absent from the
+            mask; instance: none of the prompted classes among the kept
+            instances; depth has no classes to check).
     """
 
     min_confidence: float = 0.0
@@ -78,7 +82,7 @@ def _np(x):
     return x.detach().cpu().numpy() if hasattr(x, 'detach') else np.asarray(x)
 
 
-def _reject(ann: Annotation, reason: str, **detail) -> Annotation:
+def reject(ann: Annotation, reason: str, **detail) -> Annotation:
     """Mark ``ann`` rejected for ``reason`` (a :data:`REJECT_REASONS` entry),
     recording the measured values in ``ann.scores['reject_detail']``.
 
@@ -118,14 +122,14 @@ def semantic_annotation(pred, prompted: Sequence[int], cfg: FilterConfig) -> Ann
         mean_confidence=round(float(confidence.mean()), 6), ignore_fraction=round(ignored, 6),
         class_fractions={k: round(v, 6) for k, v in sorted(fractions.items())}))
     if ignored > cfg.max_ignore_fraction:
-        return _reject(ann, TOO_UNCERTAIN, ignore_fraction=ignored,
-                       max_ignore_fraction=float(cfg.max_ignore_fraction))
+        return reject(ann, TOO_UNCERTAIN, ignore_fraction=ignored,
+                      max_ignore_fraction=float(cfg.max_ignore_fraction))
     for c in prompted:
         fraction = fractions.get(int(c), 0.0)
-        if fraction < cfg.min_class_fraction:
+        if fraction < cfg.min_class_fraction or (cfg.require_prompted and fraction == 0):
             reason = PROMPTED_CLASS_MISSING if fraction == 0 else PROMPTED_CLASS_TOO_SMALL
-            return _reject(ann, reason, class_id=int(c), class_fraction=fraction,
-                           min_class_fraction=float(cfg.min_class_fraction))
+            return reject(ann, reason, class_id=int(c), class_fraction=fraction,
+                          min_class_fraction=float(cfg.min_class_fraction))
     return ann
 
 
@@ -141,16 +145,16 @@ def instance_annotation(pred, prompted: Sequence[int], cfg: FilterConfig) -> Ann
     ann = Annotation(instances=dict(masks=masks[keep], labels=labels[keep], scores=scores[keep]),
                      scores=dict(num_instances=int(keep.sum())))
     if not len(scores):
-        return _reject(ann, NO_PREDICTION)
+        return reject(ann, NO_PREDICTION)
     if not scored.any():
-        return _reject(
+        return reject(
             ann, LOW_SCORE, max_score=float(scores.max()), min_score=float(cfg.min_score))
     if not keep.any():
-        return _reject(ann, TOO_SMALL, max_area=int(areas[scored].max()),
-                       min_area=int(max(cfg.min_area, 1)))
+        return reject(ann, TOO_SMALL, max_area=int(areas[scored].max()),
+                      min_area=int(max(cfg.min_area, 1)))
     if cfg.require_prompted and prompted and not set(labels[keep]) & set(map(int, prompted)):
-        return _reject(ann, PROMPTED_CLASS_MISSING, class_ids=sorted(map(int, prompted)),
-                       found_class_ids=sorted(set(map(int, labels[keep]))))
+        return reject(ann, PROMPTED_CLASS_MISSING, class_ids=sorted(map(int, prompted)),
+                      found_class_ids=sorted(set(map(int, labels[keep]))))
     return ann
 
 
@@ -173,9 +177,9 @@ def pose_annotation(pred, prompted: Sequence[int], cfg: FilterConfig) -> Annotat
                                     scores=scores[keep], bboxes=_np(inst.bboxes)[keep]),
                      scores=dict(num_poses=int(keep.sum())))
     if not len(scores):
-        return _reject(ann, NO_PREDICTION)
+        return reject(ann, NO_PREDICTION)
     if not keep.any():
-        return _reject(
+        return reject(
             ann, LOW_SCORE, max_score=float(scores.max()), min_score=float(cfg.min_score))
     return ann
 

@@ -20,6 +20,9 @@ builds one dataset.
 """
 import json
 import math
+import os
+import os.path as osp
+import shutil
 import time
 from dataclasses import asdict
 from typing import Dict, List, Optional, Sequence
@@ -27,11 +30,17 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.utils import ProgressBar
 
 from mmdatasetdm.diffusion import CaptureSampler, SamplingConfig
-from mmdatasetdm.fileio import list_shard_dirs, shard_dir
-from .annotations import ANNOTATORS, FilterConfig
+from mmdatasetdm.fileio import (DATASET_META, INSTANCES_JSON, KEYPOINTS_JSON, MANIFEST,
+                                list_shard_dirs, read_json, shard_dir)
+from mmdatasetdm.fileio.synthetic_format import SAMPLE_DIRS, SHARDS_DIR
+from mmdatasetdm.utils import library_versions
+from .annotations import ANNOTATORS, PROMPTED_CLASS_TRUNCATED, FilterConfig, reject
 from .decoder import PerceptionDecoder
 from .prompts import PromptSampler
-from .writers import ShardWriter, merge_shards
+from .writers import KeypointMeta, ShardWriter, describe_differences, merge_shards
+
+# what a run may find in its output folder: its own shards and what merging them wrote
+RUN_ENTRIES = (SHARDS_DIR, DATASET_META, MANIFEST, INSTANCES_JSON, KEYPOINTS_JSON) + SAMPLE_DIRS
 
 
 class GenerationEngine:
@@ -50,7 +59,9 @@ class GenerationEngine:
             like those it learnt from.
         filters (dict, optional): ``FilterConfig`` kwargs.
         writer (dict, optional): ``ShardWriter`` kwargs (``image_ext``,
-            ``palette``, ``depth_scale``, ``categories``, ``keep_rejected``).
+            ``palette``, ``depth_scale``, ``categories``, ``keep_rejected``),
+            and for pose ``keypoint_category`` (the real set's COCO category
+            record; default: read from the P-Decoder's training set).
         batch_size (int): images per sampling call.
         task (str, optional): expected task of the decoder.
         device (str): where to run.
@@ -84,10 +95,16 @@ class GenerationEngine:
         self.writer_cfg = dict(writer or {})
         self.batch_size = int(batch_size)
         self.num_samples = int(num_samples)
+        # What the samples depend on; a resume with any of it changed is refused. Content,
+        # not paths: the diffusion model's and the P-Decoder's weights, the prompt source's
+        # files, and the versions of the libraries that compute them.
         self.identity = dict(prompts=json.loads(json.dumps(prompts, default=str)),
+                             prompt_content=self.prompts.identity()['content'],
                              sampling=asdict(self.sampling), filters=asdict(self.filters),
                              batch_size=self.batch_size, num_samples=self.num_samples,
-                             decoder=self.decoder.checkpoint_hash)
+                             decoder=self.decoder.weights_hash,
+                             diffusion_model=backbone.components.fingerprint(),
+                             versions=library_versions())
 
     def _check_classes(self, prompt_classes: Sequence[str]):
         known = set(self.decoder.classes)
@@ -103,16 +120,79 @@ class GenerationEngine:
         if self.task == 'instance' and 'categories' not in cfg:
             cfg['categories'] = [dict(id=i + 1, name=c) for i, c in enumerate(self.decoder.classes)]
         if self.task == 'pose' and 'keypoint_meta' not in cfg:
-            cfg['keypoint_meta'] = self.decoder.dataset_meta
+            # the real set's category record (id, name, supercategory), not a made-up one
+            category = cfg.pop('keypoint_category', None) or self.decoder.keypoint_category()
+            cfg['keypoint_meta'] = KeypointMeta.from_metainfo(self.decoder.dataset_meta,
+                                                              category=category)
         if self.task == 'semantic':
             cfg.setdefault('num_classes', len(self.decoder.classes))
         run_info = dict(timestep=self.sampler.capture_timestep(),
                         decoder_timestep=self.decoder.backbone.extractor.timestep,
                         scheduler=self.sampler.scheduler_name,
                         steps=self.sampling.steps, guidance=self.sampling.guidance_scale,
-                        decoder=self.decoder.checkpoint_hash, task=self.task)
+                        decoder=self.decoder.weights_hash, task=self.task)
         return ShardWriter(shard_dir(out_dir, rank), run_info=run_info, config=self.identity,
                            classes=self.decoder.classes, **cfg)
+
+    def check_output(self, out_dir: str) -> None:
+        """Refuse an output folder that holds anything but this run's own files.
+
+        Allowed: nothing, or this run's shards (``shards/``, checked against
+        the run's identity by :class:`ShardWriter`) with what merging them
+        wrote. Another dataset (merged files without ``shards/``, or a
+        ``dataset.json`` of another run) and foreign files are refused, so
+        nothing already there is overwritten or mixed into this run; see
+        :meth:`empty_output`.
+
+        Args:
+            out_dir (str): the dataset folder.
+        """
+        if not osp.exists(out_dir):
+            return
+        if not osp.isdir(out_dir):
+            raise NotADirectoryError(f'output folder {out_dir} is a file')
+        entries = sorted(os.listdir(out_dir))
+        if not entries:
+            return
+        foreign = [e for e in entries if e not in RUN_ENTRIES]
+        problem = None
+        if foreign:
+            problem = (f'it holds {foreign[:5]}{" ..." if len(foreign) > 5 else ""}, which '
+                       'are not files of a generated dataset')
+        elif SHARDS_DIR not in entries:
+            problem = (f'it holds a generated dataset ({", ".join(entries)}) without the shards '
+                       'of this run')
+        elif DATASET_META in entries:
+            config = read_json(osp.join(out_dir, DATASET_META)).get('config')
+            mine = json.loads(json.dumps(self.identity))
+            if config != mine:
+                problem = ('its dataset.json is from another run; what differs (there -> '
+                           'here):\n  ' + '\n  '.join(describe_differences(config, mine)))
+        if problem:
+            raise FileExistsError(f'output folder {out_dir} cannot take this run: {problem}\n'
+                                  'choose a new output folder, or pass --overwrite (tools/'
+                                  'generate.py) to empty this one first')
+
+    @staticmethod
+    def empty_output(out_dir: str) -> List[str]:
+        """Delete everything inside ``out_dir`` (the folder itself stays).
+
+        Args:
+            out_dir (str): the output folder.
+
+        Returns:
+            list[str]: the removed top-level entries.
+        """
+        if not osp.isdir(out_dir):
+            return []
+        removed = sorted(os.listdir(out_dir))
+        for name in removed:
+            path = osp.join(out_dir, name)
+            if osp.isdir(path) and not osp.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
+        return removed
 
     def batches(self, rank: int = 0, world_size: int = 1) -> List[List[int]]:
         """The batches of sample indices this rank generates."""
@@ -135,6 +215,7 @@ class GenerationEngine:
         Returns:
             dict: counts of generated, accepted and skipped samples.
         """
+        self.check_output(out_dir)
         writer = self._writer(out_dir, rank)
         done = set(writer.completed())
         if done and not resume:
@@ -159,6 +240,10 @@ class GenerationEngine:
                     continue
                 prompted = [self.class_index[c] for c in record.classes if c in self.class_index]
                 ann = ANNOTATORS[self.task](pred, prompted, self.filters)
+                if record.truncated:
+                    limit = self.decoder.backbone.components.tokenizer.model_max_length
+                    ann = reject(ann, PROMPTED_CLASS_TRUNCATED, classes=list(record.truncated),
+                                 num_tokens=record.num_tokens, max_tokens=limit)
                 writer.write_sample(record.index, record, image=batch.images[k],
                                     semantic=ann.semantic, depth=ann.depth,
                                     instances=ann.instances, keypoints=ann.keypoints,

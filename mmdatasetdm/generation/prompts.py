@@ -29,6 +29,7 @@ All sources and the sampler are registered in
 import os.path as osp
 import re
 import string
+import warnings
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -95,6 +96,11 @@ class PromptRecord:
         token_positions (dict[str, list[int]], optional): class -> positions of
             its words' tokens in the tokenised prompt (position 0 is the start
             token); None when no tokenizer was given.
+        num_tokens (int, optional): the prompt's length in tokens before the
+            text encoder's cut (start and end tokens included); None when no
+            tokenizer was given.
+        truncated (tuple[str]): classes the text names only past the text
+            encoder's cut, so the model never reads their words.
     """
     index: int
     text: str
@@ -103,6 +109,8 @@ class PromptRecord:
     target: Optional[str] = None
     words: Dict[str, List[str]] = field(default_factory=dict)
     token_positions: Optional[Dict[str, List[int]]] = None
+    num_tokens: Optional[int] = None
+    truncated: Tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """A JSON-serialisable dict (for the manifest)."""
@@ -110,6 +118,8 @@ class PromptRecord:
                    target=self.target, words={k: list(v) for k, v in self.words.items()})
         if self.token_positions is not None:
             out['token_positions'] = {k: list(v) for k, v in self.token_positions.items()}
+        if self.truncated:
+            out['truncated'] = list(self.truncated)
         return out
 
 
@@ -327,6 +337,15 @@ class BasePromptSource:
         self.matcher = ClassMatcher(classes, synonyms)
         self.classes = self.matcher.classes
 
+    def content_identity(self) -> Optional[dict]:
+        """What the prompts depend on besides the source's arguments (e.g. a
+        file's content), for a generation run's identity; None when nothing.
+
+        Returns:
+            dict | None: JSON-serialisable.
+        """
+        return None
+
     def write(self, index: int, cls: Optional[str], rng: np.random.Generator) -> str:
         """Write prompt ``index``.
 
@@ -480,6 +499,11 @@ class PromptFile(BasePromptSource):
         if not self.prompts:
             raise ValueError(f'prompt file {self.path} is empty: expected one prompt per line')
 
+    def content_identity(self) -> dict:
+        """The file's SHA-256: an edited prompt file is another run."""
+        from mmdatasetdm.fileio import file_sha256
+        return dict(file_sha256=file_sha256(self.path))
+
     def lines_for(self, cls: str) -> List[int]:
         """Indices (into :attr:`prompts`) of the prompts naming ``cls``."""
         lines = self.by_class[cls]
@@ -557,6 +581,13 @@ class LanguageModelPrompts(TemplatePrompts):
         self._model = None
         self._tokenizer = None
         self._pool: Dict[Tuple[int, int], str] = {}
+
+    def content_identity(self) -> Optional[dict]:
+        """The language model's files (their SHA-256), when one writes the prompts."""
+        if self.model_dir is None:
+            return None
+        from mmdatasetdm.fileio import json_sha256, tree_sha256
+        return dict(model_sha256=json_sha256(tree_sha256(self.model_dir)))
 
     def _load(self):
         if self._model is None:
@@ -668,6 +699,11 @@ class PromptSampler:
         self.class_sampler = None if class_sampling is None else ClassSampler(
             self.source.classes, seed=self.seed, **class_sampling)
         self.tokenizer = _load_tokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer
+        self._warned_long = False
+
+    def identity(self) -> dict:
+        """What the run's prompts depend on beyond the config: the source's content."""
+        return dict(source=type(self.source).__name__, content=self.source.content_identity())
 
     @property
     def classes(self) -> Tuple[str, ...]:
@@ -694,9 +730,23 @@ class PromptSampler:
         if target is not None and target not in words:
             raise ValueError(f'prompt {index} was asked to name {target!r} but {text!r} does not; '
                              f'check the source\'s class_names/synonyms')
-        positions = None
+        positions = num_tokens = None
+        truncated = ()
         if self.tokenizer is not None:
             positions = self.token_positions(text, words)
+            num_tokens = len(self.tokenizer(text, truncation=False).input_ids)
+            limit = self.tokenizer.model_max_length
+            if num_tokens > limit:
+                truncated = tuple(c for c in words if not positions[c])
+                if not self._warned_long:
+                    self._warned_long = True
+                    warnings.warn(
+                        f'prompt {index} has {num_tokens} tokens; the text encoder reads the '
+                        f'first {limit} and drops the rest'
+                        + (f' (there the words of {list(truncated)})' if truncated else '')
+                        + '; samples whose prompted classes are cut away are rejected as '
+                        '"prompted_class_truncated" (further long prompts are not reported)',
+                        stacklevel=2)
         return PromptRecord(
             index=index,
             text=text,
@@ -704,7 +754,9 @@ class PromptSampler:
             seed=sample_seed(self.seed, index),
             target=target,
             words=words,
-            token_positions=positions)
+            token_positions=positions,
+            num_tokens=num_tokens,
+            truncated=truncated)
 
     def token_positions(self, text: str, words: Mapping[str,
                                                         Sequence[str]]) -> Dict[str, List[int]]:

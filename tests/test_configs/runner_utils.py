@@ -18,15 +18,17 @@ def without_scope(value):
     return value
 
 
-def short_schedule(cfg, work_dir, batch_size=4):
-    """Train 2 iterations (constant LR), validate and checkpoint at the end, no workers."""
+def short_schedule(cfg, work_dir, batch_size=4, iters=2):
+    """Train ``iters`` iterations (constant LR), validate and checkpoint at the end, no
+    workers."""
     cfg.work_dir = str(work_dir)
     cfg.train_dataloader.batch_size = batch_size
     cfg.train_dataloader.num_workers = cfg.val_dataloader.num_workers = 0
     cfg.train_dataloader.persistent_workers = cfg.val_dataloader.persistent_workers = False
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2, val_interval=2)
-    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=2)]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=2)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=iters)
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0,
+                                end=iters)]
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=iters)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
 
 
@@ -45,3 +47,40 @@ def point_at_world(cfg, world, synthetic=None):
         train.datasets[1].data_root = synthetic
     for key in ('val_dataloader', 'test_dataloader', 'test_shifted_dataloader'):
         cfg[key].dataset.data_root = world
+
+
+def evaluate(runner, dataloader, evaluator) -> dict:
+    """The metrics of the runner's model on one dataloader (a test loop without hooks, so it
+    also runs before training)."""
+    import torch
+    from mmengine.runner import TestLoop
+    loop = TestLoop(runner, dataloader, evaluator)
+    runner.model.eval()
+    with torch.no_grad():
+        for batch in loop.dataloader:
+            loop.evaluator.process(data_samples=runner.model.test_step(batch), data_batch=batch)
+    return loop.evaluator.evaluate(len(loop.dataloader.dataset))
+
+
+def train_and_score(runner, loops):
+    """Score a runner's model at its initial weights, train it, score it again.
+
+    Args:
+        runner: an mmengine Runner, not yet trained.
+        loops (dict): name -> ``(dataloader cfg, evaluator cfg)``.
+
+    Returns:
+        tuple[dict, dict]: name -> metrics, before and after training.
+    """
+    # what runner.train() does first (a second call does not re-initialise)
+    runner._init_model_weights()
+    before = {name: evaluate(runner, *loop) for name, loop in loops.items()}
+    runner.train()
+    after = {name: evaluate(runner, *loop) for name, loop in loops.items()}
+    return before, after
+
+
+def losses(runner) -> list:
+    """The total training loss of every iteration of the runner's last ``train()``."""
+    values, _ = runner.message_hub.get_scalar('train/loss').data
+    return [float(v) for v in values]

@@ -2,7 +2,6 @@
 on a tiny demo world, and
 configs/nyu_depth_{real,synth}_50.py (mmseg's stock VPD NYU config) on a toy NYU folder,
 each trained a few iterations on real (+ synthetic) depth maps and scored by DepthMetric."""
-import math
 import os
 import os.path as osp
 import shutil
@@ -10,12 +9,12 @@ import shutil
 import numpy as np
 import pytest
 from mmengine.config import Config
-from mmengine.runner import Runner, TestLoop
+from mmengine.runner import Runner
 from PIL import Image
 
 from mmdatasetdm.fileio import read_depth
 from tests.test_configs.runner_utils import (point_at_world, short_schedule, stock_config,
-                                             without_scope)
+                                             train_and_score, without_scope)
 from tests.test_datasets.synthetic_sets import depth_from_world
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
@@ -25,13 +24,6 @@ ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 def synthetic(tiny_world, tmp_path_factory):
     """A generated depth set (the world's train_large, by the generator's writer)."""
     return depth_from_world(tiny_world, 'train_large', str(tmp_path_factory.mktemp('synth')))
-
-
-def _assert_depth_metrics(metrics):
-    for key in ('d1', 'd2', 'd3'):
-        assert 0.0 <= metrics[key] <= 1.0, (key, metrics[key])
-    for key in ('abs_rel', 'rmse', 'silog'):
-        assert math.isfinite(metrics[key]) and metrics[key] >= 0.0, (key, metrics[key])
 
 
 @pytest.mark.parametrize('config', ['depth_real_100.py', 'depth_synth_100.py'])
@@ -45,7 +37,7 @@ def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synt
         assert [d.type
                 for d in train.datasets] == ['RepeatDataset', 'mmdatasetdm.SyntheticDepthDataset']
     point_at_world(cfg, tiny_world, synthetic if config == 'depth_synth_100.py' else None)
-    short_schedule(cfg, tmp_path)
+    short_schedule(cfg, tmp_path, iters=20)
 
     runner = Runner.from_cfg(cfg)
     dataset = runner.train_dataloader.dataset
@@ -61,10 +53,15 @@ def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synt
         np.testing.assert_allclose(got, want, atol=1e-6)  # metres, through the stock pipeline
     else:
         assert len(dataset) == 8
-    runner.train()  # 2 iterations, then DepthMetric on `test`
-    assert osp.isfile(osp.join(str(tmp_path), 'iter_2.pth'))
-    for loader in ('test_dataloader', 'test_shifted_dataloader'):
-        _assert_depth_metrics(TestLoop(runner, cfg[loader], cfg.test_evaluator).run())
+    before, after = train_and_score(runner, dict(
+        test=(cfg.test_dataloader, cfg.test_evaluator),
+        test_shifted=(cfg.test_shifted_dataloader, cfg.test_evaluator)))
+    assert osp.isfile(osp.join(str(tmp_path), 'iter_20.pth'))
+    # It learns: measured (1 thread) AbsRel 7.47 -> 3.06 / 10.32 -> 1.99 (test /
+    # test_shifted) on real depth, 7.47 -> 3.11 / 10.32 -> 6.55 with the synthetic set too.
+    for split in ('test', 'test_shifted'):
+        assert after[split]['abs_rel'] <= 0.8 * before[split]['abs_rel'], (before, after)
+        assert after[split]['d1'] > before[split]['d1'], (before, after)
 
 
 def make_toy_nyu(world, root):
@@ -114,7 +111,7 @@ def test_nyu_config_trains_on_real_plus_synthetic(config, tiny_world, synthetic,
     cfg.model = demo.model
     cfg.model.decode_head.max_depth = 10.0  # NYU's range, as the VPD head
     cfg.optim_wrapper = demo.optim_wrapper
-    short_schedule(cfg, tmp_path, batch_size=4)
+    short_schedule(cfg, tmp_path, batch_size=4, iters=20)
 
     runner = Runner.from_cfg(cfg)
     dataset = runner.train_dataloader.dataset
@@ -131,8 +128,11 @@ def test_nyu_config_trains_on_real_plus_synthetic(config, tiny_world, synthetic,
         assert dataset[len(dataset) - 1]['data_samples'].gt_depth_map.data.shape == (1, 64, 64)
     else:
         assert len(dataset) == 8
-    runner.train()
-    _assert_depth_metrics(runner.val_loop.run())
+    before, after = train_and_score(runner, dict(val=(cfg.val_dataloader, cfg.val_evaluator)))
+    # It learns: measured (1 thread, 20 iterations) AbsRel 0.687 -> 0.614 and d1 0.269 ->
+    # 0.330 with the synthetic set, 0.678 -> 0.644 and 0.269 -> 0.309 on real depth only.
+    assert after['val']['abs_rel'] <= 0.97 * before['val']['abs_rel'], (before, after)
+    assert after['val']['d1'] >= before['val']['d1'] + 0.02, (before, after)
 
 
 def test_nyu_configs_change_only_the_data():

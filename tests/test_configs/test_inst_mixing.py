@@ -9,11 +9,11 @@ import shutil
 
 import pytest
 from mmengine.config import Config
-from mmengine.runner import Runner, TestLoop
+from mmengine.runner import Runner
 from pycocotools.coco import COCO
 
-from tests.test_configs.runner_utils import (point_at_world, short_schedule, stock_config,
-                                             without_scope)
+from tests.test_configs.runner_utils import (losses, point_at_world, short_schedule, stock_config,
+                                             train_and_score, without_scope)
 from tests.test_datasets.synthetic_sets import instances_from_world
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
@@ -24,11 +24,6 @@ METRIC_KEYS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_
 def synthetic(tiny_world, tmp_path_factory):
     """A generated instance set (the world's train_large, written by the generator's writer)."""
     return instances_from_world(tiny_world, 'train_large', str(tmp_path_factory.mktemp('synth')))
-
-
-def _assert_coco_metrics(metrics):
-    for key in METRIC_KEYS:
-        assert 0.0 <= metrics[key] <= 1.0, (key, metrics[key])
 
 
 @pytest.mark.parametrize('config', ['inst_real_100.py', 'inst_synth_100.py'])
@@ -45,7 +40,7 @@ def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synt
     for key, split in (('val_evaluator', 'test'), ('test_evaluator', 'test'),
                        ('test_shifted_evaluator', 'test_shifted')):
         cfg[key].ann_file = osp.join(tiny_world, 'annotations', f'instances_{split}.json')
-    short_schedule(cfg, tmp_path)
+    short_schedule(cfg, tmp_path, iters=20)
 
     runner = Runner.from_cfg(cfg)
     dataset = runner.train_dataloader.dataset
@@ -62,11 +57,18 @@ def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synt
             [names[a['category_id']] for a in first]
     else:
         assert len(dataset) == 8
-    runner.train()  # 2 iterations, then CocoMetric on `test`
-    assert osp.isfile(osp.join(str(tmp_path), 'iter_2.pth'))
-    for loader, evaluator in (('test_dataloader', 'test_evaluator'),
-                              ('test_shifted_dataloader', 'test_shifted_evaluator')):
-        _assert_coco_metrics(TestLoop(runner, cfg[loader], cfg[evaluator]).run())
+    before, after = train_and_score(runner, dict(
+        test=(cfg.test_dataloader, cfg.test_evaluator),
+        test_shifted=(cfg.test_shifted_dataloader, cfg.test_shifted_evaluator)))
+    assert osp.isfile(osp.join(str(tmp_path), 'iter_20.pth'))
+    # It learns: the loss of the last 5 of 20 iterations is well below the first 5's, and the
+    # trained model finds boxes that the untrained one does not (box AP50 0.0 before; after,
+    # measured 0.04-0.27 per split and arm, 0.008 at the least: the order of the random draws
+    # moves it a lot on 4 test images)
+    history = losses(runner)
+    assert sum(history[-5:]) <= 0.7 * sum(history[:5]), history
+    assert all(before[split]['coco/bbox_mAP_50'] == 0.0 for split in before), before
+    assert max(after[split]['coco/bbox_mAP_50'] for split in after) > 0.0, after
 
 
 # the world's classes as COCO names (a cone has no COCO class)
@@ -133,7 +135,7 @@ def test_coco_config_trains_on_real_plus_synthetic(config, tiny_world, synthetic
     # every box so that CocoMetric has predictions to score
     cfg.model.test_cfg.rcnn.score_thr = 0.0
     cfg.model.test_cfg.rcnn.max_per_img = 20
-    short_schedule(cfg, tmp_path, batch_size=2)
+    short_schedule(cfg, tmp_path, batch_size=2, iters=5)
 
     if synth_cfg is not None:
         # the world's cone/tree/ball are not COCO classes: an error until mapped or dropped
@@ -165,7 +167,13 @@ def test_coco_config_trains_on_real_plus_synthetic(config, tiny_world, synthetic
     else:
         assert len(dataset) == real_len
     runner.train()
-    _assert_coco_metrics(runner.val_loop.run())
+    # The stock Mask R-CNN learns (its AP stays 0 for many more iterations on 4 toy images):
+    # measured (1 thread) losses 6.15, 5.84, 5.10, 3.00, 2.53 and 6.22, 5.79, 4.53, 2.35, 3.67
+    # over the first 5 iterations; a model that does not learn stays near 6.
+    history = losses(runner)
+    assert len(history) == 5 and sum(history[-2:]) / 2 <= 0.75 * history[0], history
+    # the stock evaluator scores the trained model on the real validation images
+    assert set(runner.val_loop.run()) >= {'coco/bbox_mAP', 'coco/segm_mAP'}
 
 
 def test_coco_instance_configs_change_only_the_data():

@@ -13,8 +13,8 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner, TestLoop
 
-from tests.test_configs.runner_utils import (point_at_world, short_schedule, stock_config,
-                                             without_scope)
+from tests.test_configs.runner_utils import (losses, point_at_world, short_schedule, stock_config,
+                                             train_and_score, without_scope)
 from tests.test_datasets.synthetic_sets import coco17_poses, poses_from_world
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
@@ -32,11 +32,6 @@ def _people(ann_file):
         return sum(1 for a in json.load(f)['annotations'] if a['num_keypoints'] > 0)
 
 
-def _assert_pose_metrics(metrics):
-    for key in METRIC_KEYS:
-        assert 0.0 <= metrics[key] <= 1.0, (key, metrics[key])
-
-
 @pytest.mark.parametrize('config', ['pose_real_100.py', 'pose_synth_100.py'])
 def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synthetic, tmp_path):
     cfg = Config.fromfile(osp.join(ROOT, 'projects', 'demo_world', 'configs', config))
@@ -48,7 +43,7 @@ def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synt
     if config == 'pose_synth_100.py':
         assert train.type == 'CombinedDataset' and train.sample_ratio_factor == [4.0, 1.0]
     point_at_world(cfg, tiny_world, synthetic if config == 'pose_synth_100.py' else None)
-    short_schedule(cfg, tmp_path)
+    short_schedule(cfg, tmp_path, iters=500)
 
     runner = Runner.from_cfg(cfg)
     dataset = runner.train_dataloader.dataset
@@ -67,11 +62,18 @@ def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synt
         assert last.gt_fields.heatmaps.shape == (14, 32, 24)
     else:
         assert len(dataset) == real_people
-    runner.train()  # 2 iterations, then CocoMetric on `test`
-    assert osp.isfile(osp.join(str(tmp_path), 'iter_2.pth'))
+    before, after = train_and_score(runner, dict(
+        test=(cfg.test_dataloader, cfg.test_evaluator),
+        test_shifted=(cfg.test_shifted_dataloader, cfg.test_evaluator)))
+    assert osp.isfile(osp.join(str(tmp_path), 'iter_500.pth'))
+    # It learns: measured (1 thread, 500 iterations, 9 s) AP 0.0 -> 0.154 on `test` with real
+    # people only, 0.0 -> 0.077 with the synthetic ones too. The few people of the tiny
+    # world's `test_shifted` are still missed (AP 0.0), so that split is only checked to be
+    # the one scored (below).
+    assert before['test']['coco/AP'] == 0.0 and after['test']['coco/AP'] >= 0.05, after
     for loader, split in (('test_dataloader', 'test'), ('test_shifted_dataloader', 'test_shifted')):
         loop = TestLoop(runner, cfg[loader], cfg.test_evaluator)
-        _assert_pose_metrics(loop.run())
+        loop.run()
         # the metric scored the split it was given (its COCO JSON came from that dataset)
         with open(osp.join(tiny_world, 'annotations', f'keypoints_{split}.json')) as f:
             people = {tuple(a['keypoints']) for a in json.load(f)['annotations']}
@@ -112,7 +114,7 @@ def test_coco_config_trains_on_real_plus_synthetic(config, tmp_path):
     cfg.val_evaluator.ann_file = coco_root + 'annotations/person_keypoints_val2017.json'
     cfg.test_dataloader, cfg.test_evaluator = cfg.val_dataloader, cfg.val_evaluator
     cfg.model.backbone.init_cfg = None  # no ImageNet download
-    short_schedule(cfg, tmp_path, batch_size=2)
+    short_schedule(cfg, tmp_path, batch_size=2, iters=20)
 
     runner = Runner.from_cfg(cfg)
     dataset = runner.train_dataloader.dataset
@@ -125,7 +127,12 @@ def test_coco_config_trains_on_real_plus_synthetic(config, tmp_path):
     else:
         assert len(dataset) == 4
     runner.train()
-    _assert_pose_metrics(runner.val_loop.run())
+    # The stock HRNet learns (its AP stays 0 for many more iterations on 4 toy images): the
+    # heatmap loss of the last 5 of 20 iterations is 0.74 and 0.64 of the first 5's
+    # (measured, 1 thread); a model that does not learn stays near 1.
+    history = losses(runner)
+    assert len(history) == 20 and sum(history[-5:]) <= 0.85 * sum(history[:5]), history
+    assert set(runner.val_loop.run()) >= {'coco/AP', 'coco/AR'}
 
 
 def test_coco_pose_configs_change_only_the_data():

@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from PIL import Image
 
+from tests.test_configs.runner_utils import train_and_score
 from tests.test_datasets.test_synthetic_seg import _generated
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
@@ -87,6 +88,7 @@ def test_mixing_config_trains_on_real_plus_synthetic(tmp_path, config):
         assert dataset.datasets[-1].metainfo['classes'] == PascalVOCDataset.METAINFO['classes']
         labels = dataset.datasets[-1][0]['data_samples'].gt_sem_seg.data.unique().tolist()
         assert set(labels) <= {0, 7, 15, 255}  # person -> 15, car -> 7 in VOC's ids
-    runner.train()
-    metrics = runner.val_loop.run()
-    assert 0.0 <= metrics['mIoU'] <= 100.0
+    before, after = train_and_score(runner, dict(val=(cfg.val_dataloader, cfg.val_evaluator)))
+    # It learns the toy labels (the upper half is a person): measured (1 thread, 2 iterations)
+    # mIoU 0.3 -> 25.3 (voc_synth_100), 2.9 -> 17.9 (voc_real_100), 0.0 -> 27.3 (README)
+    assert after['val']['mIoU'] >= before['val']['mIoU'] + 10, (before, after)

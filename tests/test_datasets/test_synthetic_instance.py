@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import shutil
 
 import numpy as np
 import pytest
@@ -146,3 +147,17 @@ def test_errors_name_the_file_and_the_fix(small_world, tmp_path):
         json.dump(doc, f)
     with pytest.raises(ValueError, match=r'instances.json has no image for sample 1 .*merge'):
         _build(synthetic_cfg(root))
+
+
+def test_an_annotation_of_an_unknown_category_is_named(generated, tmp_path):
+    """CocoDataset skips such annotations silently; a generated set must not lose labels so."""
+    copy = str(tmp_path / 'copy')
+    shutil.copytree(generated, copy)
+    path = osp.join(copy, 'instances.json')
+    doc = json.load(open(path))
+    doc['annotations'][0]['category_id'] = 77
+    json.dump(doc, open(path, 'w'))
+    ann_id = doc['annotations'][0]['id']
+    with pytest.raises(ValueError, match=rf'instances\.json: annotation {ann_id} of sample \d+ '
+                       r'has category_id 77, which is not one of its categories'):
+        _build(synthetic_cfg(copy))

@@ -1,4 +1,5 @@
 """Generated semantic data read as an mmseg dataset, mapped onto a real dataset's classes."""
+import json
 import os
 import os.path as osp
 
@@ -6,7 +7,9 @@ import numpy as np
 import pytest
 from mmengine.dataset import ConcatDataset
 from mmengine.registry import init_default_scope
+from PIL import Image
 
+from mmdatasetdm.datasets.synthetic import SampleLoadError
 from mmdatasetdm.generation import ShardWriter, merge_shards
 from tests.toy_data import make_toy_seg_dataset
 
@@ -96,3 +99,57 @@ def test_errors_name_the_file_and_the_fix(tmp_path):
 
     with pytest.raises(FileNotFoundError, match='dataset.json is missing'):
         _dataset(str(tmp_path))
+
+
+def _with_ids(root, ids, record=True):
+    """A generated set whose masks hold ``ids`` (recorded in the manifest, as the annotator
+    does, when ``record``)."""
+    writer = ShardWriter(osp.join(root, 'shards', 'rank00000'),
+                         classes=[f'c{k}' for k in range(max(ids) + 1)])
+    labels = np.zeros((8, 8), np.uint8)
+    for k, i in enumerate(ids):
+        labels[k] = i
+    scores = dict(class_fractions={int(i): 0.1 for i in np.unique(labels)}) if record else {}
+    writer.write_sample(0, 'a photo of a thing', seed=0, image=np.zeros((8, 8, 3), np.uint8),
+                        semantic=labels, scores=scores)
+    merge_shards([osp.join(root, 'shards', 'rank00000')], root)
+    return root
+
+
+def test_mask_ids_outside_the_declared_classes_are_named(tmp_path):
+    real = dict(classes=('background', 'cone', 'ball'), palette=REAL['palette'][:3])
+    # dataset.json names 3 classes while the masks hold ids 3-5 (they would pass the
+    # label map unmapped and become other real classes)
+    root = _with_ids(str(tmp_path / 'a'), [0, 3, 4, 5])
+    meta_path = osp.join(root, 'dataset.json')
+    meta = json.load(open(meta_path))
+    meta['classes'] = ['background', 'cone', 'ball']
+    json.dump(meta, open(meta_path, 'w'))
+    init_default_scope('mmseg')
+    from mmdatasetdm.registry import DATASETS
+    build = dict(type='mmdatasetdm.SyntheticSegDataset', metainfo=real, pipeline=PIPELINE)
+    with pytest.raises(ValueError, match=r'semantic/00000000\.png: its manifest line records '
+                       r'class id 3 \(and \[4, 5\]\), but .*dataset\.json declares 3 classes'):
+        DATASETS.build(dict(build, data_root=root))
+    # a mask with id 77 that the manifest does not record: found when verifying
+    root = _with_ids(str(tmp_path / 'b'), [0, 1, 2], record=False)
+    mask = osp.join(root, 'semantic', '00000000.png')
+    labels = np.zeros((8, 8), np.uint8)
+    labels[2, 2] = 77
+    Image.fromarray(labels).save(mask)
+    assert len(DATASETS.build(dict(build, data_root=root, class_map=dict(c1='cone', c2='ball'),
+                                   drop_classes=['c0']))) == 1  # cheap load: not decoded
+    with pytest.raises(ValueError, match=r'00000000\.png: the mask holds class id 77'):
+        DATASETS.build(dict(build, data_root=root, class_map=dict(c1='cone', c2='ball'),
+                            drop_classes=['c0'], verify=True))
+
+
+def test_a_corrupt_mask_names_its_file_when_loaded(tmp_path):
+    root = _generated(str(tmp_path / 'gen'))
+    with open(osp.join(root, 'semantic', '00000001.png'), 'wb') as f:
+        f.write(b'\x89PNG broken')
+    ds = _dataset(root)  # verify=False: the file is read only when the sample is
+    assert ds[0]['data_samples'].gt_sem_seg.data.shape == (1, 32, 32)
+    with pytest.raises(SampleLoadError, match=r'sample 1 of .* cannot be loaded \(.*images/'
+                       r'00000001\.png, .*semantic/00000001\.png\)'):
+        ds[1]

@@ -122,3 +122,14 @@ def test_merge_shards_counts_rejections_by_category(tmp_path):
     fractions = [line['scores']['reject_detail']['class_fraction'] for line in lines
                  if line['reason'] == PROMPTED_CLASS_TOO_SMALL]
     assert fractions == [0.00125, 0.003125, 0.006875]
+
+
+def test_semantic_requires_the_prompted_class_by_default():
+    """"a photo of a ball" labelled all background is rejected even without a minimum
+    class fraction (it was accepted before: only instances checked the prompted class)."""
+    background = semantic_pred(np.zeros((40, 40), np.int64))
+    ann = semantic_annotation(background, [2], FilterConfig())
+    assert (ann.accepted, ann.reason) == (False, PROMPTED_CLASS_MISSING)
+    assert ann.scores['reject_detail']['class_id'] == 2
+    assert semantic_annotation(background, [2], FilterConfig(require_prompted=False)).accepted
+    assert semantic_annotation(semantic_pred(labels_with(2, 1)), [2], FilterConfig()).accepted

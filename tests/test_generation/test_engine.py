@@ -8,49 +8,10 @@ import time
 
 import numpy as np
 import pytest
-from mmengine.config import Config
-from mmengine.runner import Runner
 
 from mmdatasetdm.fileio import read_manifest, read_semantic, tree_sha256
-from mmdatasetdm.generation.engine import GenerationEngine
-from tests.toy_data import make_toy_seg_dataset
-
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-PDECODER_CFG = osp.join(ROOT, 'configs', 'pdecoder', 'semantic_tiny.py')
-GENERATE_CFG = osp.join(ROOT, 'configs', 'generate', 'semantic_tiny.py')
-
-
-@pytest.fixture(scope='module')
-def semantic_checkpoint(tmp_path_factory, tiny_sd_folder):
-    """A semantic P-Decoder trained for a few iterations (enough to decode)."""
-    tmp = tmp_path_factory.mktemp('pdecoder')
-    cfg = Config.fromfile(PDECODER_CFG)
-    root = make_toy_seg_dataset(str(tmp / 'data'), num=4, size=64)
-    cfg.work_dir = str(tmp / 'work')
-    cfg.model.backbone.pretrained = tiny_sd_folder
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = root
-    cfg.train_cfg.max_iters = 2
-    cfg.train_cfg.val_interval = 1000
-    cfg.default_hooks.checkpoint.interval = 2
-    Runner.from_cfg(cfg).train()
-    return osp.join(cfg.work_dir, 'iter_2.pth')
-
-
-def _generate_cfg(checkpoint, tiny_sd_folder, **overrides):
-    cfg = Config.fromfile(GENERATE_CFG)
-    cfg.decoder.config = PDECODER_CFG
-    cfg.decoder.checkpoint = checkpoint
-    cfg.decoder.cfg_options = {'model.backbone.pretrained': tiny_sd_folder}
-    cfg.merge_from_dict(overrides)
-    return cfg
-
-
-def _engine(cfg, **kw):
-    return GenerationEngine(decoder=cfg.decoder, prompts=cfg.prompts,
-                            num_samples=kw.get('num', cfg.num_samples), sampling=cfg.sampling,
-                            filters=cfg.filters, writer=cfg.writer, batch_size=cfg.batch_size,
-                            task=kw.get('task', cfg.task))
+from tests.test_generation.conftest import (GENERATE_CFG, PDECODER_CFG, ROOT, generate_cfg,
+                                            make_engine)
 
 
 def _hashes(folder):
@@ -60,8 +21,8 @@ def _hashes(folder):
 
 def test_one_rank_and_two_ranks_write_the_same_dataset(tmp_path, semantic_checkpoint,
                                                        tiny_sd_folder):
-    cfg = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
-    engine = _engine(cfg, num=5)
+    cfg = generate_cfg(semantic_checkpoint, tiny_sd_folder)
+    engine = make_engine(cfg, num=5)
     single = str(tmp_path / 'single')
     stats = engine.run(single, progress=False)
     assert stats == dict(generated=5, accepted=5, skipped=0)
@@ -73,7 +34,7 @@ def test_one_rank_and_two_ranks_write_the_same_dataset(tmp_path, semantic_checkp
     first = lines[0]
     assert first['scheduler'] == 'DDIMScheduler' and first['steps'] == 4
     assert first['guidance'] == 3.0 and first['timestep'] == engine.sampler.capture_timestep()
-    assert first['decoder'] == engine.decoder.checkpoint_hash
+    assert first['decoder'] == engine.decoder.weights_hash
     assert first['decoder_timestep'] == engine.decoder.backbone.extractor.timestep
     assert len({line['seed'] for line in lines}) == 5  # seeds from (base seed, index)
     assert all(line['classes'] and set(line['classes']) <= {'cone', 'ball'} for line in lines)
@@ -96,17 +57,17 @@ def test_one_rank_and_two_ranks_write_the_same_dataset(tmp_path, semantic_checkp
 ])
 def test_features_are_read_at_the_decoders_timestep(semantic_checkpoint, tiny_sd_folder,
                                                     decoder_timestep, sampling, expected):
-    cfg = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
+    cfg = generate_cfg(semantic_checkpoint, tiny_sd_folder)
     cfg.decoder.cfg_options['model.backbone.timestep'] = decoder_timestep
     cfg.sampling.update(sampling)
-    engine = _engine(cfg, num=1)
+    engine = make_engine(cfg, num=1)
     assert engine.sampler.capture_timestep() == expected
     assert [int(t) for t in engine.sampler.pipeline.scheduler.timesteps] == [751, 501, 251, 1]
 
 
 def test_resume_after_partial_run(tmp_path, semantic_checkpoint, tiny_sd_folder):
-    cfg = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
-    engine = _engine(cfg, num=4)
+    cfg = generate_cfg(semantic_checkpoint, tiny_sd_folder)
+    engine = make_engine(cfg, num=4)
     full = str(tmp_path / 'full')
     engine.run(full, progress=False)
     engine.merge(full)
@@ -121,31 +82,31 @@ def test_resume_after_partial_run(tmp_path, semantic_checkpoint, tiny_sd_folder)
 
 
 def test_bad_inputs_are_named(tmp_path, semantic_checkpoint, tiny_sd_folder):
-    cfg = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
+    cfg = generate_cfg(semantic_checkpoint, tiny_sd_folder)
     with pytest.raises(
             ValueError, match=r"prompt classes \['zebra'\] are not classes of the decoder"):
-        bad = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
+        bad = generate_cfg(semantic_checkpoint, tiny_sd_folder)
         bad.prompts.source.classes = ['cone', 'zebra']
         bad.prompts.source.attributes = {}
-        _engine(bad)
+        make_engine(bad)
     with pytest.raises(ValueError, match='is a semantic decoder but the generation config asks for '
                        "'instance'"):
-        _engine(cfg, task='instance')
+        make_engine(cfg, task='instance')
     with pytest.raises(FileNotFoundError, match='checkpoint .*nope.pth does not exist'):
-        _engine(_generate_cfg(str(tmp_path / 'nope.pth'), tiny_sd_folder))
+        make_engine(generate_cfg(str(tmp_path / 'nope.pth'), tiny_sd_folder))
     prompt_file = tmp_path / 'prompts.txt'
     prompt_file.write_text('')
     with pytest.raises(ValueError, match='is empty'):
-        empty = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
+        empty = generate_cfg(semantic_checkpoint, tiny_sd_folder)
         empty.prompts.source = dict(type='PromptFile', path=str(prompt_file),
                                     classes=['cone', 'ball'])
-        _engine(empty)
+        make_engine(empty)
     out = str(tmp_path / 'out')
-    _engine(cfg, num=2).run(out, progress=False)
-    other = _generate_cfg(semantic_checkpoint, tiny_sd_folder)
+    make_engine(cfg, num=2).run(out, progress=False)
+    other = generate_cfg(semantic_checkpoint, tiny_sd_folder)
     other.sampling.steps = 5
     with pytest.raises(ValueError, match='holds a shard of another run'):
-        _engine(other, num=2).run(out, resume=True, progress=False)
+        make_engine(other, num=2).run(out, resume=True, progress=False)
 
 
 @pytest.mark.slow

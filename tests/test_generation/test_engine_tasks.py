@@ -64,10 +64,67 @@ def test_engine_writes_each_task(task, tmp_path, tiny_sd_folder):
         coco = COCO(osp.join(out, name))
         assert len(coco.getImgIds()) == len(accepted)
         anns = coco.loadAnns(coco.getAnnIds())
-        assert all(0.0 <= a['score'] <= 1.0 for a in anns)
+        # each annotation's score is the one the manifest recorded for its sample
+        kind = 'instances' if task == 'instance' else 'keypoints'
+        for line in accepted:
+            image_anns = coco.loadAnns(coco.getAnnIds(imgIds=[line['index'] + 1]))
+            assert [a['score'] for a in image_anns] == line['scores'][kind]
         if task == 'instance':
             assert {a['category_id'] for a in anns} <= {c['id'] for c in coco.dataset['categories']}
             assert all(a['area'] == int(np.sum(coco.annToMask(a))) for a in anns)
         else:
             k = len(coco.dataset['categories'][0]['keypoints'])
             assert all(len(a['keypoints']) == 3 * k for a in anns)
+
+
+@pytest.mark.slow
+def test_pose_labels_every_person_with_the_real_category(tmp_path, tiny_sd_folder, monkeypatch):
+    """One top-down pose per person box the prompt's person word attends to (here two boxes
+    per image, stubbed: an untrained tiny model attends anywhere), each box written as its
+    annotation's bbox, and the category record of the decoder's training set."""
+    from mmdatasetdm.generation import decoder as decoder_module
+    config, make_data, ann_file = TASKS['pose']
+    root = make_data(str(tmp_path / 'data'), num=2, size=64)
+    path = osp.join(root, ann_file)
+    with open(path) as f:
+        doc = json.load(f)
+    doc['categories'][0]['supercategory'] = 'object'  # as the demo world's records say
+    with open(path, 'w') as f:
+        json.dump(doc, f)
+    cfg = tiny_pdecoder_cfg(config, root, str(tmp_path / 'work'), tiny_sd_folder, 2, ann_file)
+    Runner.from_cfg(cfg).train()
+    boxes = np.array([[4, 6, 30, 60], [34, 2, 62, 58]], np.float32)
+    seen = []
+
+    def two_people(attention, positions, image_size, **kw):
+        seen.append(list(positions))
+        return boxes
+    monkeypatch.setattr(decoder_module, 'attention_boxes', two_people)
+    engine = GenerationEngine(
+        decoder=dict(config=osp.join(CONFIGS, config),
+                     checkpoint=osp.join(cfg.work_dir, 'iter_2.pth'),
+                     # the training config as trained, so its keypoint file can be found
+                     cfg_options={'model.backbone.pretrained': tiny_sd_folder,
+                                  'train_dataloader.dataset.data_root': root,
+                                  'train_dataloader.dataset.ann_file': ann_file}),
+        prompts=dict(source=dict(type='TemplatePrompts', classes=['person'],
+                                 templates=['a photo of two {cls}s']), seed=0),
+        num_samples=2, sampling=dict(steps=2, guidance_scale=2.0), batch_size=2, task='pose',
+        filters=dict(min_score=0.0, min_keypoint_score=0.0))
+    out = str(tmp_path / 'synth')
+    engine.run(out, progress=False)
+    engine.merge(out)
+    assert len(seen) == 2 and all(seen)  # the person word's token positions were used
+    coco = COCO(osp.join(out, 'keypoints.json'))
+    assert coco.dataset['categories'][0]['supercategory'] == 'object'
+    assert coco.dataset['categories'][0]['id'] == doc['categories'][0]['id']
+    for image_id in coco.getImgIds():
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=[image_id]))
+        assert len(anns) == 2
+        for ann, (x1, y1, x2, y2) in zip(anns, boxes):
+            assert ann['bbox'] == pytest.approx([x1, y1, x2 - x1, y2 - y1])
+            kpts = np.asarray(ann['keypoints'], np.float64).reshape(-1, 3)
+            xy = kpts[kpts[:, 2] > 0, :2]  # labelled ones (COCO writes others as 0, 0, 0)
+            # keypoints decoded in the box's crop (GetBBoxCenterScale pads it by 1.25)
+            cx, cy, w, h = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * 1.25, (y2 - y1) * 1.25
+            assert np.all(np.abs(xy[:, 0] - cx) <= w) and np.all(np.abs(xy[:, 1] - cy) <= h)

@@ -41,6 +41,43 @@ from .coco import (KeypointMeta, check_categories, coco_document, image_id_of, i
                    keypoint_annotations)
 
 
+def _flatten(value, prefix: str = '') -> Dict[str, Any]:
+    """Nested dicts as ``{'a.b.c': leaf}`` (lists and other values are leaves)."""
+    if isinstance(value, Mapping) and value:
+        out = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f'{prefix}.{key}' if prefix else str(key)))
+        return out
+    return {prefix or '(value)': value}
+
+
+def _short(value, width: int = 60) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= width else text[:width - 3] + '...'
+
+
+def describe_differences(old, new, limit: int = 12) -> List[str]:
+    """What differs between two run descriptions, one line per changed field.
+
+    Args:
+        old, new: JSON-like values (e.g. a shard's metadata and this run's).
+        limit (int): lines at most (a last line counts the rest).
+
+    Returns:
+        list[str]: ``'field: old -> new'`` lines, nested fields dotted
+        (``config.diffusion_model``), long values shortened.
+    """
+    missing = object()
+    flat_old, flat_new = _flatten(old), _flatten(new)
+    keys = [k for k in sorted(set(flat_old) | set(flat_new))
+            if flat_old.get(k, missing) != flat_new.get(k, missing)]
+    lines = [f'{k}: {_short(flat_old.get(k, "(absent)"))} -> {_short(flat_new.get(k, "(absent)"))}'
+             for k in keys[:limit]]
+    if len(keys) > limit:
+        lines.append(f'... and {len(keys) - limit} more fields')
+    return lines
+
+
 def _jsonable(value):
     """numpy scalars/arrays -> Python types, for run info and extra fields."""
     if isinstance(value, Mapping):
@@ -143,13 +180,11 @@ class ShardWriter:
             existing = read_json(path)
             # a round trip through JSON makes tuples lists etc., as in the file
             mine = json.loads(dumps_json(self.meta))
-            diff = sorted(k for k in set(existing) | set(mine) if existing.get(k) != mine.get(k))
-            if diff:
+            if existing != mine:
                 raise ValueError(
-                    f'{path} holds a shard of another run: {diff} differ '
-                    f'(there: {[existing.get(k) for k in diff]}, '
-                    f'here: {[mine.get(k) for k in diff]}); '
-                    f'use a fresh output folder')
+                    f'{path} holds a shard of another run; what differs (there -> here):\n  '
+                    + '\n  '.join(describe_differences(existing, mine))
+                    + '\nuse a fresh output folder (or tools/generate.py --overwrite)')
         else:
             atomic_write_json(path, self.meta, self.fsync)
         remove_stale_temps(self.dir)
@@ -326,8 +361,8 @@ def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False) -
         if meta is None:
             meta, first = this, path
         elif this != meta:
-            diff = sorted(k for k in set(this) | set(meta) if this.get(k) != meta.get(k))
-            raise ValueError(f'{path} and {first} are shards of different runs: {diff} differ')
+            raise ValueError(f'{path} and {first} are shards of different runs; what differs:\n  '
+                             + '\n  '.join(describe_differences(meta, this)))
     sources: Dict[int, str] = {}
     for folder in shard_dirs:
         for index in completed_indices(folder):

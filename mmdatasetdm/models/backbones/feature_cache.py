@@ -66,7 +66,7 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor
 
-from mmdatasetdm.diffusion import FeatureLevel, FeaturePyramid
+from mmdatasetdm.diffusion import FeatureLevel, FeaturePyramid, tensors_sha256
 from mmdatasetdm.fileio import atomic_path, file_sha256
 
 CACHE_FORMAT = 'mmdatasetdm.feature_cache/1'
@@ -135,15 +135,6 @@ def entry_key(image: Tensor, prompt: str, words: Sequence[str], config_hash: str
     digest.update(json.dumps(header, sort_keys=True).encode())
     digest.update(b'\0')
     digest.update(pixels.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
-def _tensors_sha256(tensors: Dict[str, Tensor]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(tensors):
-        t = tensors[name].contiguous()
-        digest.update(f'{name}\t{t.dtype}\t{list(t.shape)}\n'.encode())
-        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
 
 
@@ -243,7 +234,7 @@ class FeatureCache:
                                     f'expected {CACHE_FORMAT!r}')
         if header.get('key') != key:
             raise CorruptEntryError(f'cache file {path} holds key {header.get("key")!r}')
-        if self.verify and header.get('sha256') != _tensors_sha256(tensors):
+        if self.verify and header.get('sha256') != tensors_sha256(tensors):
             raise CorruptEntryError(f'cache file {path} fails its checksum')
         try:
             meta = json.loads(header['meta'])
@@ -291,7 +282,7 @@ class FeatureCache:
                     prompt=pyramid.prompts[0] if pyramid.prompts else '',
                     timestep=pyramid.timestep)
         header = dict(format=CACHE_FORMAT, key=key, meta=json.dumps(meta),
-                      sha256=_tensors_sha256(tensors))
+                      sha256=tensors_sha256(tensors))
         self._write_atomic(self.path(key), tensors, header)
         self.writes += 1
         return FeaturePyramid(

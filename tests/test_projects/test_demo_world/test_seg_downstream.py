@@ -4,9 +4,9 @@ import os.path as osp
 
 import pytest
 from mmengine.config import Config
-from mmengine.runner import Runner, TestLoop
+from mmengine.runner import Runner
 
-import mmdatasetdm  # noqa: F401  (registers mmdatasetdm.DemoWorldSegDataset)
+from tests.test_configs.runner_utils import short_schedule, train_and_score
 from tests.tool_module import load_tool
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
@@ -24,19 +24,17 @@ def test_config_trains_and_scores_both_test_splits(split, tiny_world, tmp_path):
     assert cfg.model.decode_head.num_classes == 6
     for key in LOADERS:
         cfg[key].dataset.data_root = tiny_world
-    cfg.train_dataloader.batch_size = 4
-    cfg.train_cfg.max_iters = 2
-    cfg.train_cfg.val_interval = 2
-    cfg.default_hooks.checkpoint.interval = 2
-    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=2)]
-    cfg.work_dir = str(tmp_path)
+    short_schedule(cfg, tmp_path, iters=20)
 
     runner = Runner.from_cfg(cfg)
-    runner.train()  # 2 iterations, then validation on `test`
-    assert osp.isfile(osp.join(str(tmp_path), 'iter_2.pth'))
-    for key in ('test_dataloader', 'test_shifted_dataloader'):
-        metrics = TestLoop(runner, cfg[key], cfg.test_evaluator).run()
-        assert 0.0 <= metrics['mIoU'] <= 100.0
+    before, after = train_and_score(runner, dict(
+        test=(cfg.test_dataloader, cfg.test_evaluator),
+        test_shifted=(cfg.test_shifted_dataloader, cfg.test_evaluator)))
+    assert osp.isfile(osp.join(str(tmp_path), 'iter_20.pth'))
+    # It learns: measured (train_100, 1 thread) 2.76 -> 14.59 mIoU on `test`, 1.27 -> 7.15
+    # on `test_shifted`; untrained weights stay near chance.
+    assert after['test']['mIoU'] >= before['test']['mIoU'] + 5, (before, after)
+    assert after['test_shifted']['mIoU'] >= before['test_shifted']['mIoU'] + 3, (before, after)
 
 
 def test_headroom_config_and_schedule_scaling(tiny_world):
