@@ -111,7 +111,7 @@ def test_nyu_config_trains_on_real_plus_synthetic(config, tiny_world, synthetic,
     cfg.model = demo.model
     cfg.model.decode_head.max_depth = 10.0  # NYU's range, as the VPD head
     cfg.optim_wrapper = demo.optim_wrapper
-    short_schedule(cfg, tmp_path, batch_size=4, iters=20)
+    short_schedule(cfg, tmp_path, batch_size=4, iters=40)
 
     runner = Runner.from_cfg(cfg)
     dataset = runner.train_dataloader.dataset
@@ -129,10 +129,11 @@ def test_nyu_config_trains_on_real_plus_synthetic(config, tiny_world, synthetic,
     else:
         assert len(dataset) == 8
     before, after = train_and_score(runner, dict(val=(cfg.val_dataloader, cfg.val_evaluator)))
-    # It learns: measured (1 thread, 20 iterations) AbsRel 0.687 -> 0.614 and d1 0.269 ->
-    # 0.330 with the synthetic set, 0.678 -> 0.644 and 0.269 -> 0.309 on real depth only.
-    assert after['val']['abs_rel'] <= 0.97 * before['val']['abs_rel'], (before, after)
-    assert after['val']['d1'] >= before['val']['d1'] + 0.02, (before, after)
+    # It learns in 40 iterations: measured with 1 and 2 threads AbsRel 0.68 -> 0.45-0.48 and
+    # d1 0.27 -> 0.33-0.40 with the synthetic set, 0.66 -> 0.44-0.49 and 0.27 -> 0.35 on real
+    # depth only.
+    assert after['val']['abs_rel'] <= 0.85 * before['val']['abs_rel'], (before, after)
+    assert after['val']['d1'] >= before['val']['d1'] + 0.03, (before, after)
 
 
 def test_nyu_configs_change_only_the_data():

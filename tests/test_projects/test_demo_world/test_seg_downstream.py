@@ -24,17 +24,18 @@ def test_config_trains_and_scores_both_test_splits(split, tiny_world, tmp_path):
     assert cfg.model.decode_head.num_classes == 6
     for key in LOADERS:
         cfg[key].dataset.data_root = tiny_world
-    short_schedule(cfg, tmp_path, iters=20)
+    short_schedule(cfg, tmp_path, iters=60)
 
     runner = Runner.from_cfg(cfg)
     before, after = train_and_score(runner, dict(
         test=(cfg.test_dataloader, cfg.test_evaluator),
         test_shifted=(cfg.test_shifted_dataloader, cfg.test_evaluator)))
-    assert osp.isfile(osp.join(str(tmp_path), 'iter_20.pth'))
-    # It learns: measured (train_100, 1 thread) 2.76 -> 14.59 mIoU on `test`, 1.27 -> 7.15
-    # on `test_shifted`; untrained weights stay near chance.
-    assert after['test']['mIoU'] >= before['test']['mIoU'] + 5, (before, after)
-    assert after['test_shifted']['mIoU'] >= before['test_shifted']['mIoU'] + 3, (before, after)
+    assert osp.isfile(osp.join(str(tmp_path), 'iter_60.pth'))
+    # It learns in 60 iterations: measured with 1 and 2 threads (the order of the random draws
+    # moves these a lot) mIoU 2.76 -> 14.3-18.9 on `test`, aAcc 4.57 -> 15.1-35.0 on
+    # `test_shifted`; untrained weights stay near chance.
+    assert after['test']['mIoU'] >= before['test']['mIoU'] + 8, (before, after)
+    assert after['test_shifted']['aAcc'] >= before['test_shifted']['aAcc'] + 8, (before, after)
 
 
 def test_headroom_config_and_schedule_scaling(tiny_world):
