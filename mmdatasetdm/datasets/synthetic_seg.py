@@ -7,7 +7,7 @@ from mmseg.datasets import BaseSegDataset
 
 from mmdatasetdm.fileio import DATASET_META, IGNORE_INDEX, read_dataset_meta, read_semantic
 from mmdatasetdm.registry import DATASETS
-from .synthetic import NamedLoadErrorsMixin, class_id_map, select_samples
+from .synthetic import NamedLoadErrorsMixin, class_id_map, resolve_metainfo, select_samples
 
 
 @DATASETS.register_module()
@@ -51,15 +51,9 @@ class SyntheticSegDataset(NamedLoadErrorsMixin, BaseSegDataset):
                  drop_classes: Sequence[str] = (), classes_filter: Optional[Sequence[str]] = None,
                  min_score: Optional[float] = None, max_samples: Optional[int] = None,
                  verify: bool = False, **kwargs):
-        if metainfo_from is not None:
-            if metainfo is not None:
-                raise ValueError('give SyntheticSegDataset either metainfo or metainfo_from')
-            from mmseg.registry import DATASETS as SEG_DATASETS
-            real_type = SEG_DATASETS.get(metainfo_from)
-            if real_type is None:
-                raise KeyError(f'metainfo_from={metainfo_from!r} is not an mmseg dataset type')
-            metainfo = dict(real_type.METAINFO)
-        if not metainfo or 'classes' not in metainfo:
+        from mmseg.registry import DATASETS as SEG_DATASETS
+        metainfo = resolve_metainfo(metainfo, metainfo_from, SEG_DATASETS, type(self).__name__)
+        if 'classes' not in metainfo:
             raise ValueError('SyntheticSegDataset needs the real dataset\'s metainfo (at least '
                              '`classes`, and `palette` to mix in ConcatDataset), or metainfo_from')
         self.class_map = dict(class_map or {})

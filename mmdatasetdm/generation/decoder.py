@@ -45,7 +45,7 @@ def attention_boxes(attention: Dict[int, torch.Tensor], positions: Sequence[int]
     heat = torch.stack(maps).mean(0).numpy()
     if not heat.max() > 0:
         return np.zeros((0, 4), np.float32)
-    regions, count = ndimage.label(heat >= threshold * heat.max())
+    regions, _ = ndimage.label(heat >= threshold * heat.max())
     boxes = []
     for k, found in enumerate(ndimage.find_objects(regions), start=1):
         area = int((regions[found] == k).sum())

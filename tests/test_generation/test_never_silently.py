@@ -92,7 +92,7 @@ def test_identity_holds_the_decoder_weights_and_library_versions(semantic_checkp
     assert engine.identity['versions'] == library_versions()
     assert engine.identity['versions']['diffusers'] != 'not installed'
     # a copy of the checkpoint (same weights, other file and timestamp) is the same decoder
-    ckpt = torch.load(semantic_checkpoint, map_location='cpu', weights_only=False)
+    ckpt = torch.load(semantic_checkpoint, map_location='cpu', weights_only=True)
     ckpt['meta']['time'] = 'another time'
     torch.save(ckpt, tmp_path / 'copy.pth')
     copy = make_engine(generate_cfg(str(tmp_path / 'copy.pth'), tiny_sd_folder), num=1)

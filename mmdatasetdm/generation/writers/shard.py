@@ -25,7 +25,7 @@ import json
 import os
 import os.path as osp
 from collections import Counter
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from PIL import Image
@@ -40,15 +40,19 @@ from mmdatasetdm.fileio.synthetic_format import (DATASET_META, FORMAT_VERSION, I
 from .coco import (KeypointMeta, check_categories, coco_document, image_id_of, instance_annotations,
                    keypoint_annotations)
 
+_ABSENT = '(absent)'
 
-def _flatten(value, prefix: str = '') -> Dict[str, Any]:
-    """Nested dicts as ``{'a.b.c': leaf}`` (lists and other values are leaves)."""
-    if isinstance(value, Mapping) and value:
-        out = {}
-        for key, item in value.items():
-            out.update(_flatten(item, f'{prefix}.{key}' if prefix else str(key)))
+
+def _changed(old, new, prefix: str = '') -> List[Tuple[str, Any, Any]]:
+    """``(dotted field, old, new)`` of every differing field; dicts on both sides are
+    compared field by field, anything else (a list, a dict against None) as one value."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        out = []
+        for key in sorted(set(old) | set(new), key=str):
+            out += _changed(old.get(key, _ABSENT), new.get(key, _ABSENT),
+                            f'{prefix}.{key}' if prefix else str(key))
         return out
-    return {prefix or '(value)': value}
+    return [] if old == new else [(prefix or '(value)', old, new)]
 
 
 def _short(value, width: int = 60) -> str:
@@ -67,14 +71,10 @@ def describe_differences(old, new, limit: int = 12) -> List[str]:
         list[str]: ``'field: old -> new'`` lines, nested fields dotted
         (``config.diffusion_model``), long values shortened.
     """
-    missing = object()
-    flat_old, flat_new = _flatten(old), _flatten(new)
-    keys = [k for k in sorted(set(flat_old) | set(flat_new))
-            if flat_old.get(k, missing) != flat_new.get(k, missing)]
-    lines = [f'{k}: {_short(flat_old.get(k, "(absent)"))} -> {_short(flat_new.get(k, "(absent)"))}'
-             for k in keys[:limit]]
-    if len(keys) > limit:
-        lines.append(f'... and {len(keys) - limit} more fields')
+    changed = _changed(old, new)
+    lines = [f'{k}: {_short(a)} -> {_short(b)}' for k, a, b in changed[:limit]]
+    if len(changed) > limit:
+        lines.append(f'... and {len(changed) - limit} more fields')
     return lines
 
 
