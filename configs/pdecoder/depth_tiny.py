@@ -13,9 +13,8 @@ depth_scale = 1000  # stored PNG value per metre (millimetres)
 meta_keys = ('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape',
              'scale_factor', 'flip', 'flip_direction', 'category_id', 'prompt', 'prompt_words')
 model = dict(
-    backbone=dict(pretrained=None, dtype='fp32', class_names=('photo', ),
-                  capture=dict(attention_strides=(8, 16, 32))),
-    neck=dict(in_channels=[32, 32, 64, 64], out_channels=embed,
+    backbone=dict(pretrained=None, dtype='fp32', class_names=('photo', )),
+    neck=dict(out_channels=embed,
               norm_cfg=dict(type='GN', num_groups=8)),
     decode_head=dict(in_channels=[embed] * 4, channels=embed, max_depth=max_depth,
                      norm_cfg=dict(type='GN', num_groups=8)))

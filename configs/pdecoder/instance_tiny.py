@@ -14,13 +14,12 @@ num_queries = 8
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
              'flip_direction', 'prompt', 'prompt_words')
 model = dict(
-    backbone=dict(pretrained=None, dtype='fp32', class_names=class_names,
-                  capture=dict(attention_strides=(8, 16, 32))),
+    backbone=dict(pretrained=None, dtype='fp32', class_names=class_names),
     panoptic_head=dict(
-        in_channels=[32, 32, 64, 64], feat_channels=embed, out_channels=embed,
+        feat_channels=embed, out_channels=embed,
         num_things_classes=num_things_classes, num_queries=num_queries,
         pixel_decoder=dict(
-            attention=dict(strides=(8, 16, 32), tokens='words', words=class_names),
+            attention=dict(tokens='words', words=class_names),
             norm_cfg=dict(type='GN', num_groups=16),
             encoder=dict(num_layers=1, layer_cfg=dict(
                 self_attn_cfg=dict(embed_dims=embed, num_heads=4),

@@ -28,8 +28,8 @@ dataset_info = dict(
 num_keypoints = 5
 codec = dict(type='MSRAHeatmap', input_size=(128, 128), heatmap_size=(32, 32), sigma=2)
 model = dict(
-    backbone=dict(pretrained=None, dtype='fp32', capture=dict(attention_strides=(8, 16, 32))),
-    neck=dict(in_channels=[32, 32, 64, 64], out_channels=embed,
+    backbone=dict(pretrained=None, dtype='fp32'),
+    neck=dict(out_channels=embed,
               norm_cfg=dict(type='GN', num_groups=8)),
     head=dict(in_channels=embed, out_channels=num_keypoints,
               conv_out_channels=(embed, ), decoder=codec),

@@ -12,13 +12,12 @@ embed = 64
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
              'flip', 'flip_direction', 'reduce_zero_label', 'prompt', 'prompt_words')
 model = dict(
-    backbone=dict(pretrained=None, dtype='fp32', class_names=class_names,
-                  capture=dict(attention_strides=(8, 16, 32))),
+    backbone=dict(pretrained=None, dtype='fp32', class_names=class_names),
     decode_head=dict(
-        in_channels=[32, 32, 64, 64], feat_channels=embed, out_channels=embed,
+        feat_channels=embed, out_channels=embed,
         num_classes=num_classes, num_queries=8,
         pixel_decoder=dict(
-            attention=dict(strides=(8, 16, 32), tokens='words', words=class_names[1:]),
+            attention=dict(tokens='words', words=class_names[1:]),
             norm_cfg=dict(type='GN', num_groups=16),
             encoder=dict(num_layers=1, layer_cfg=dict(
                 self_attn_cfg=dict(embed_dims=embed, num_heads=4),

@@ -21,8 +21,7 @@ model = dict(
     backbone=dict(class_names=class_names),
     decode_head=dict(
         num_classes=num_classes,
-        pixel_decoder=dict(attention=dict(strides=(8, 16, 32), tokens='words',
-                                          words=class_names[1:])),
+        pixel_decoder=dict(attention=dict(tokens='words', words=class_names[1:])),
         loss_cls=dict(class_weight=[1.0] * num_classes + [0.1])),
     test_cfg=dict(mode='whole'))
 

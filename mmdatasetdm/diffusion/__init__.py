@@ -3,12 +3,14 @@
 This layer uses torch, diffusers and transformers only (no OpenMMLab), so it
 can be used on its own.
 """
+from .architectures import SD15_ARCHITECTURE, SD21_ARCHITECTURE, architecture
 from .capture import CaptureConfig, CrossAttentionRecorder, FeatureCapture
 from .components import (DiffusionComponents, build_components, build_scheduler, load_components,
                          resolve_dtype, tensors_sha256)
 from .extractor import DiffusionFeatureExtractor, check_image_range
 from .pyramid import FeatureLevel, FeaturePyramid
 from .sampling import CaptureSampler, SampleBatch, SamplingConfig
+from .shape import PyramidShape, pyramid_shape
 from .text import PromptEncoder, tokenize, word_token_positions
 from .tokenizer import learn_bpe, save_clip_tokenizer_files
 
@@ -17,5 +19,6 @@ __all__ = [
     'build_components', 'build_scheduler', 'load_components', 'resolve_dtype', 'tensors_sha256',
     'DiffusionFeatureExtractor', 'check_image_range', 'FeatureLevel', 'FeaturePyramid',
     'CaptureSampler', 'SampleBatch', 'SamplingConfig', 'PromptEncoder', 'tokenize',
-    'word_token_positions', 'learn_bpe', 'save_clip_tokenizer_files'
+    'word_token_positions', 'learn_bpe', 'save_clip_tokenizer_files', 'PyramidShape',
+    'pyramid_shape', 'SD15_ARCHITECTURE', 'SD21_ARCHITECTURE', 'architecture'
 ]

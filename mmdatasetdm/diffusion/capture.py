@@ -17,7 +17,7 @@ Self-attention maps are never computed or stored.
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -44,6 +44,58 @@ class CaptureConfig:
     attention_strides: Optional[Sequence[int]] = None
     attention_parts: Sequence[str] = ('down', 'mid', 'up')
     vae_scale_factor: int = 8
+
+
+def unet_feature_info(unet_config: Mapping, config: CaptureConfig) -> List[dict]:
+    """The feature levels a capture reads from a UNet of this config.
+
+    Args:
+        unet_config (Mapping): a ``UNet2DConditionModel`` config (``unet.config``
+            or the ``unet/config.json`` of a diffusers folder).
+        config (CaptureConfig): what is captured.
+
+    Returns:
+        list[dict]: one ``dict(name, stride, channels)`` per level, finest first.
+    """
+    block_out_channels = list(unet_config['block_out_channels'])
+    num = len(block_out_channels)
+    channels = list(reversed(block_out_channels))
+    blocks = range(num) if config.feature_blocks is None else config.feature_blocks
+    for index in blocks:
+        if not 0 <= index < num:
+            raise ValueError(f'capture feature_blocks {list(blocks)} name up block {index}, but '
+                             f'the UNet has {num} up blocks')
+    info = [dict(name=f'up_blocks.{i}', stride=config.vae_scale_factor * 2**(num - 1 - i),
+                 channels=channels[i]) for i in blocks]
+    return sorted(info, key=lambda d: (d['stride'], d['name']))
+
+
+def unet_attention_strides(unet_config: Mapping, config: CaptureConfig) -> List[int]:
+    """The image strides at which a capture records cross-attention maps.
+
+    Args:
+        unet_config (Mapping): a ``UNet2DConditionModel`` config.
+        config (CaptureConfig): what is captured.
+
+    Returns:
+        list[int]: sorted strides (those with cross-attention in the chosen
+        parts, intersected with ``config.attention_strides`` when given).
+    """
+    num = len(unet_config['block_out_channels'])
+    parts = config.attention_parts
+    strides = set()
+    for i, kind in enumerate(unet_config['down_block_types']):
+        if 'down' in parts and 'CrossAttn' in kind:
+            strides.add(2**i)
+    for i, kind in enumerate(unet_config['up_block_types']):
+        if 'up' in parts and 'CrossAttn' in kind:
+            strides.add(2**(num - 1 - i))
+    if 'mid' in parts and 'CrossAttn' in (unet_config.get('mid_block_type') or ''):
+        strides.add(2**(num - 1))
+    strides = {s * config.vae_scale_factor for s in strides}
+    if config.attention_strides is not None:
+        strides &= set(config.attention_strides)
+    return sorted(strides)
 
 
 class _CaptureState:
@@ -297,36 +349,11 @@ class FeatureCapture:
             list[dict]: one ``dict(name, stride, channels)`` per feature level,
             finest first (like timm's ``feature_info``).
         """
-        config = self.unet.config
-        num = len(config.block_out_channels)
-        channels = list(reversed(config.block_out_channels))
-        blocks = range(num) if self.config.feature_blocks is None else self.config.feature_blocks
-        info = [
-            dict(
-                name=f'up_blocks.{i}',
-                stride=self.config.vae_scale_factor * 2**(num - 1 - i),
-                channels=channels[i]) for i in blocks
-        ]
-        return sorted(info, key=lambda d: (d['stride'], d['name']))
+        return unet_feature_info(self.unet.config, self.config)
 
     def attention_strides(self) -> List[int]:
         """The strides :meth:`result` will hold attention maps for."""
-        config = self.unet.config
-        num = len(config.block_out_channels)
-        strides = set()
-        parts = self.config.attention_parts
-        for i, kind in enumerate(config.down_block_types):
-            if 'down' in parts and 'CrossAttn' in kind:
-                strides.add(2 ** i)
-        for i, kind in enumerate(config.up_block_types):
-            if 'up' in parts and 'CrossAttn' in kind:
-                strides.add(2 ** (num - 1 - i))
-        if 'mid' in parts and 'CrossAttn' in (config.mid_block_type or ''):
-            strides.add(2 ** (num - 1))
-        strides = {s * self.config.vae_scale_factor for s in strides}
-        if self.config.attention_strides is not None:
-            strides &= set(self.config.attention_strides)
-        return sorted(strides)
+        return unet_attention_strides(self.unet.config, self.config)
 
     # ---------------------------------------------------------------- result
     @property

@@ -150,8 +150,13 @@ class DiffusionComponents:
 
 
 def resolve_dtype(dtype: Union[str, torch.dtype, None]) -> torch.dtype:
+    """A torch dtype from a name; ``'auto'`` is fp16 where CUDA is visible and
+    fp32 otherwise (half precision is the GPU default of Stable Diffusion; CPUs
+    run it slowly or not at all)."""
     if dtype is None:
         return torch.float32
+    if dtype == 'auto':
+        return torch.float16 if torch.cuda.is_available() else torch.float32
     if isinstance(dtype, torch.dtype):
         return dtype
     if dtype not in DTYPES:

@@ -19,6 +19,7 @@ from typing import List, Optional, Sequence, Tuple
 from torch import Tensor
 
 from mmdatasetdm.diffusion import FeaturePyramid
+from .input_shape import complete_from_backbone
 
 PROMPT_KEY = 'prompt'
 PROMPT_WORDS_KEY = 'prompt_words'
@@ -51,7 +52,13 @@ class PromptedBackboneMixin:
     """Mixin for an OpenMMLab model whose backbone is a ``DiffusionBackbone``.
 
     Put it first in the bases: ``class X(PromptedBackboneMixin, EncoderDecoder)``.
+    The head and neck configs take the backbone's feature channels, strides,
+    attention strides and token count where they leave them out
+    (:func:`~mmdatasetdm.models.input_shape.complete_from_backbone`).
     """
+
+    def __init__(self, **kwargs):
+        super().__init__(**complete_from_backbone(kwargs))
 
     _batch_metas: Optional[List[dict]] = None
     _given_features: Optional[FeaturePyramid] = None

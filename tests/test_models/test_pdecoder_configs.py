@@ -1,7 +1,7 @@
 """The full-size P-Decoder configs (VOC-100 semantic, COCO-800 instance, NYU-50 depth,
-COCO-800 pose) parse,
-build their pipelines, and build their models when the SD-1.5 folder is swapped for the tiny
-model (only the backbone's channel counts change)."""
+COCO-800 pose) parse, build their pipelines, and build their models when the SD-1.5 folder is
+swapped for the tiny model: only ``backbone.pretrained`` changes (the heads read the rest from
+the backbone, tests/test_models/test_input_shape.py)."""
 import os.path as osp
 
 import pytest
@@ -10,19 +10,6 @@ from mmengine.dataset import Compose
 from mmengine.registry import MODELS, init_default_scope
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'pdecoder')
-TINY_CHANNELS = [32, 32, 64, 64]
-
-
-def _with_tiny_backbone(cfg, folder):
-    model = cfg.model
-    model.backbone.update(pretrained=folder, dtype='fp32')
-    if 'panoptic_head' in model:
-        model.panoptic_head.in_channels = TINY_CHANNELS
-    elif 'neck' not in model:
-        model.decode_head.in_channels = TINY_CHANNELS
-    else:
-        model.neck.in_channels = TINY_CHANNELS
-    return model
 
 
 @pytest.mark.parametrize('name, scope, head_key', [
@@ -36,10 +23,12 @@ def test_full_config_builds(name, scope, head_key, tiny_sd_folder):
     assert cfg.default_scope == scope
     assert cfg.model.backbone.pretrained == 'checkpoints/stable-diffusion-v1-5'
     assert cfg.model.backbone.timestep == 1
+    assert cfg.model.backbone.dtype == 'auto'  # fp16 on GPUs, fp32 on this CPU
     init_default_scope(scope)
     for loader in ('train_dataloader', 'val_dataloader'):
         Compose(cfg[loader].dataset.pipeline)
-    model = MODELS.build(_with_tiny_backbone(cfg, tiny_sd_folder))
+    cfg.model.backbone.pretrained = tiny_sd_folder
+    model = MODELS.build(cfg.model)
     assert not any(name.startswith('backbone.') for name, _ in model.named_parameters())
     assert sum(p.numel() for p in getattr(model, head_key).parameters()) > 0
 

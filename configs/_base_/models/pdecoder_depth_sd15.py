@@ -16,14 +16,13 @@ model = dict(
     backbone=dict(
         type='mmdatasetdm.DiffusionBackbone',
         pretrained='checkpoints/stable-diffusion-v1-5',  # a local diffusers folder
-        dtype='fp16', timestep=1,
+        dtype='auto', timestep=1,  # fp16 where CUDA is visible, fp32 on a CPU
         prompt_template='a photo of a {}', class_names=('room', ),
-        capture=dict(attention_strides=(8, 16, 32), attention_parts=('down', 'mid', 'up'))),
+        capture=dict(attention_parts=('down', 'mid', 'up'))),
     neck=dict(
         type='mmdatasetdm.HypercolumnNeck',
-        in_channels=[320, 640, 1280, 1280], in_strides=[8, 16, 32, 64],
         out_channels=embed, out_strides=(4, 8, 16, 32),
-        attention=dict(strides=(8, 16, 32), tokens='all', num_tokens=77),
+        attention=dict(tokens='all'),  # strides, channels and tokens: from the backbone
         norm_cfg=dict(type='GN', num_groups=32), act_cfg=dict(type='ReLU')),
     decode_head=dict(
         type='mmdatasetdm.HypercolumnDepthHead',

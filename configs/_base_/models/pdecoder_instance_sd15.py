@@ -3,6 +3,8 @@
 # mmdet's Mask2Former head for things only (num_stuff_classes=0: every query is an instance
 # with a real class label) and MaskFormerFusionHead's instance post-processing.
 # Children set `num_things_classes`, `class_names` and the head's class_weight.
+# Feature channels/strides, attention strides and token count come from the backbone's folder
+# (mmdatasetdm.models.input_shape).
 num_things_classes = 80
 num_stuff_classes = 0
 num_classes = num_things_classes + num_stuff_classes
@@ -17,19 +19,16 @@ model = dict(
     backbone=dict(
         type='mmdatasetdm.DiffusionBackbone',
         pretrained='checkpoints/stable-diffusion-v1-5',  # a local diffusers folder
-        dtype='fp16', timestep=1,
-        capture=dict(attention_strides=(8, 16, 32), attention_parts=('down', 'mid', 'up'))),
+        dtype='auto', timestep=1,  # fp16 where CUDA is visible, fp32 on a CPU
+        capture=dict(attention_parts=('down', 'mid', 'up'))),
     panoptic_head=dict(
         type='mmdet.Mask2FormerHead',
-        in_channels=[320, 640, 1280, 1280],
-        strides=[8, 16, 32, 64],
         feat_channels=embed, out_channels=embed,
         num_things_classes=num_things_classes, num_stuff_classes=num_stuff_classes,
         num_queries=100, num_transformer_feat_level=3,
         pixel_decoder=dict(
             type='mmdatasetdm.HypercolumnPixelDecoder',
-            strides=[8, 16, 32, 64], fused_strides=(4, 8, 16, 32),
-            attention=dict(strides=(8, 16, 32), tokens='all', num_tokens=77),
+            fused_strides=(4, 8, 16, 32), attention=dict(tokens='all'),
             num_outs=3,
             norm_cfg=dict(type='GN', num_groups=32), act_cfg=dict(type='ReLU'),
             encoder=dict(

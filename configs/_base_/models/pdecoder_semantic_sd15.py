@@ -2,6 +2,9 @@
 # hypercolumn fusion of up-block features and class-word cross-attention maps,
 # mmseg's Mask2Former head (mmdet's transformer decoder, Hungarian matcher and losses).
 # Children set `num_classes`, `class_names` and the head's class_weight / attention words.
+# The backbone's feature channels and strides, attention strides and token count are not
+# written: the model reads them from the diffusers folder (mmdatasetdm.models.input_shape), so
+# SD-1.x, SD-2.x and the tiny demo model differ only in `backbone.pretrained`.
 num_classes = 21
 embed = 256
 model = dict(
@@ -13,18 +16,16 @@ model = dict(
     backbone=dict(
         type='mmdatasetdm.DiffusionBackbone',
         pretrained='checkpoints/stable-diffusion-v1-5',  # a local diffusers folder
-        dtype='fp16', timestep=1,
-        capture=dict(attention_strides=(8, 16, 32), attention_parts=('down', 'mid', 'up'))),
+        dtype='auto', timestep=1,  # fp16 where CUDA is visible, fp32 on a CPU
+        capture=dict(attention_parts=('down', 'mid', 'up'))),
     decode_head=dict(
         type='mmseg.Mask2FormerHead',
-        in_channels=[320, 640, 1280, 1280],
         feat_channels=embed, out_channels=embed,
         num_classes=num_classes, num_queries=50, num_transformer_feat_level=3,
         align_corners=False,
         pixel_decoder=dict(
             type='mmdatasetdm.HypercolumnPixelDecoder',
-            strides=[8, 16, 32, 64], fused_strides=(4, 8, 16, 32),
-            attention=dict(strides=(8, 16, 32), tokens='all', num_tokens=77),
+            fused_strides=(4, 8, 16, 32), attention=dict(tokens='all'),
             num_outs=3,
             norm_cfg=dict(type='GN', num_groups=32), act_cfg=dict(type='ReLU'),
             encoder=dict(

@@ -7,8 +7,9 @@ import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mmdatasetdm.diffusion import (DiffusionFeatureExtractor, FeaturePyramid, build_components,
-                                   check_image_range, load_components)
+from mmdatasetdm.diffusion import (DiffusionFeatureExtractor, FeaturePyramid, PyramidShape,
+                                   build_components, check_image_range, load_components,
+                                   pyramid_shape, resolve_dtype)
 from mmdatasetdm.fileio import json_sha256
 from mmdatasetdm.registry import MODELS
 from .feature_cache import FeatureCache, model_fingerprint
@@ -36,7 +37,8 @@ class DiffusionBackbone(BaseModule):
         components (dict, optional): kwargs of
             :func:`~mmdatasetdm.diffusion.build_components` (random tiny
             models, for tests). Exactly one of ``pretrained``/``components``.
-        dtype (str): ``'fp32'``, ``'fp16'`` or ``'bf16'`` for the UNet/VAE/text encoder.
+        dtype (str): ``'fp32'``, ``'fp16'``, ``'bf16'`` or ``'auto'`` (fp16 where
+            CUDA is visible, else fp32) for the UNet/VAE/text encoder.
         timestep (int): the diffusion timestep features are read at.
         capture (dict, optional): :class:`~mmdatasetdm.diffusion.CaptureConfig` kwargs.
         class_names (Sequence[str], optional): used for the default prompt
@@ -77,7 +79,10 @@ class DiffusionBackbone(BaseModule):
             frozen = load_components(pretrained, dtype=dtype)
         else:
             frozen = build_components(**components, dtype=dtype)
+        if dtype == 'auto':  # the cache key names the dtype the model really runs in
+            dtype = 'fp16' if resolve_dtype(dtype) == torch.float16 else 'fp32'
         self.dtype_name = dtype
+        self._source = str(pretrained) if pretrained is not None else 'components'
         # Stored outside the module tree on purpose (see the class docstring).
         self.__dict__['extractor'] = DiffusionFeatureExtractor(
             frozen, capture=capture, timestep=timestep, feature_dtype=torch.float32)
@@ -119,6 +124,23 @@ class DiffusionBackbone(BaseModule):
     @property
     def size_divisor(self) -> int:
         return self.extractor.size_divisor
+
+    def output_shape(self) -> PyramidShape:
+        """Strides and channels of every level, attention strides, tokens and
+        size divisor of this (loaded) backbone; equal to :meth:`shape_of` its
+        config."""
+        return PyramidShape(levels=self.feature_info, attention_strides=self.attention_strides,
+                            num_tokens=self.num_tokens, size_divisor=self.size_divisor,
+                            source=self._source)
+
+    @staticmethod
+    def shape_of(pretrained: Optional[str] = None, components: Optional[dict] = None,
+                 capture: Optional[dict] = None, **unused) -> PyramidShape:
+        """The :meth:`output_shape` of a backbone with these arguments, read
+        from the model's configs without loading weights (what
+        :func:`~mmdatasetdm.models.input_shape.complete_from_backbone` fills
+        head configs with)."""
+        return pyramid_shape(pretrained=pretrained, components=components, capture=capture)
 
     # ---------------------------------------------------------------- cache
     def _enable_cache(self, cfg: dict, pretrained: Optional[str], components: Optional[dict]):

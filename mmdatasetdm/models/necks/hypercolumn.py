@@ -58,6 +58,9 @@ class HypercolumnNeck(BaseModule):
         in_channels (Sequence[int]): channels of the pyramid levels, finest first
             (``DiffusionBackbone.out_channels``).
         in_strides (Sequence[int]): their strides (``DiffusionBackbone.out_strides``).
+            A P-Decoder model fills both from its backbone when the config
+            leaves them out (:mod:`mmdatasetdm.models.input_shape`), and the
+            attention ``strides`` / ``num_tokens`` likewise.
         out_channels (int): channels of every output map.
         out_strides (Sequence[int]): strides of the outputs, finest first.
         attention (dict, optional): how cross-attention maps are used; None to

@@ -13,15 +13,12 @@ model = dict(
     data_preprocessor=dict(pad_size_divisor=32),
     backbone=dict(pretrained=_base_.demo_sd, dtype='fp32', class_names=class_names,
                   timestep=_base_.demo_sd_timestep,
-                  capture=dict(attention_strides=_base_.demo_sd_attention_strides),
                   feature_cache=dict(dir='work_dirs/feature_cache/demo_instance')),
     panoptic_head=dict(
-        **_base_.demo_m2f_head, strides=_base_.demo_sd_strides,
-        num_things_classes=num_things_classes,
+        **_base_.demo_m2f_head, num_things_classes=num_things_classes,
         pixel_decoder=dict(
             **_base_.demo_m2f_pixel_decoder,
-            attention=dict(strides=_base_.demo_sd_attention_strides, tokens='words',
-                           words=class_names)),
+            attention=dict(tokens='words', words=class_names)),
         loss_cls=dict(class_weight=[1.0] * num_classes + [0.1])),
     panoptic_fusion_head=dict(num_things_classes=num_things_classes),
     train_cfg=dict(num_points=2048),

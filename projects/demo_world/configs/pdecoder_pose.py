@@ -11,11 +11,9 @@ codec = dict(type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(24, 32), sig
 model = dict(
     backbone=dict(pretrained=_base_.demo_sd, dtype='fp32', class_names=('person', ),
                   timestep=_base_.demo_sd_timestep,
-                  capture=dict(attention_strides=_base_.demo_sd_attention_strides)),
-    neck=dict(in_channels=_base_.demo_sd_channels, in_strides=_base_.demo_sd_strides,
-              out_channels=embed, out_strides=(2, ),
-              attention=dict(strides=_base_.demo_sd_attention_strides, tokens='words',
-                             words=('person', )),
+),
+    neck=dict(out_channels=embed, out_strides=(2, ),
+              attention=dict(tokens='words', words=('person', )),
               norm_cfg=dict(type='GN', num_groups=16)),
     head=dict(in_channels=embed, out_channels=num_keypoints, conv_out_channels=(embed, ),
               decoder=codec))

@@ -1,7 +1,6 @@
 # The demo's semantic P-Decoder: the same model as configs/_base_/models/pdecoder_semantic_sd15.py
 # on the tiny SD model shipped in checkpoints/demo-world-sd (trained on the demo world's
 # unlabelled pool), trained on the 100 labelled demo-world images.
-# The SD model's feature strides and channels: projects/demo_world/configs/_base_/demo_sd.py.
 _base_ = ['../../../configs/_base_/models/pdecoder_semantic_sd15.py',
           './_base_/demo_sd.py', './_base_/pdecoder_schedule.py']
 default_scope = 'mmseg'
@@ -13,15 +12,13 @@ model = dict(
     data_preprocessor=dict(size_divisor=32),
     backbone=dict(pretrained=_base_.demo_sd, dtype='fp32', class_names=class_names,
                   timestep=_base_.demo_sd_timestep,
-                  capture=dict(attention_strides=_base_.demo_sd_attention_strides),
                   # frozen backbone: each (image, flip) view is computed once per run
                   feature_cache=dict(dir='work_dirs/feature_cache/demo_semantic')),
     decode_head=dict(
         **_base_.demo_m2f_head, num_classes=num_classes,
         pixel_decoder=dict(
             **_base_.demo_m2f_pixel_decoder,
-            attention=dict(strides=_base_.demo_sd_attention_strides, tokens='words',
-                           words=class_names[1:])),
+            attention=dict(tokens='words', words=class_names[1:])),
         loss_cls=dict(class_weight=[1.0] * num_classes + [0.1]),
         train_cfg=dict(num_points=2048)))
 
