@@ -70,3 +70,80 @@ print(sorted(torch.serialization.get_unsafe_globals_in_checkpoint({str(path)!r})
         assert buf.mean() == 2.0 and buf.statistics('max') == 2.5
     else:
         assert 'builtins.getattr' in unsafe
+
+
+def _deform_attention():
+    from mmcv.ops import MultiScaleDeformableAttention
+    torch.manual_seed(0)
+    return MultiScaleDeformableAttention(embed_dims=16, num_heads=2, num_levels=2, num_points=2,
+                                         batch_first=True)
+
+
+def _deform_inputs():
+    shapes = torch.tensor([[4, 4], [2, 2]])
+    start = torch.tensor([0, 16])
+    generator = torch.Generator().manual_seed(1)
+    value = torch.randn(1, 20, 16, generator=generator)
+    reference = torch.rand(1, 20, 2, 2, generator=generator)
+    return dict(query=value, value=value, reference_points=reference, spatial_shapes=shapes,
+                level_start_index=start)
+
+
+def test_deform_attention_falls_back_where_the_compiled_kernel_is_missing(monkeypatch):
+    """mmcv calls its compiled CUDA kernel for any CUDA tensor when torch sees a GPU; with a
+    CPU-ops mmcv (this install) that kernel is missing. The fallback takes mmcv's PyTorch path
+    then: decided per device, the same numbers, the flag restored after each call."""
+    import mmcv.ops.multi_scale_deform_attn as msda
+    from mmcv.ops import MultiScaleDeformableAttention, get_compiling_cuda_version
+
+    from mmdatasetdm import compat
+    assert compat.mmcv_has_cuda_ops() == (get_compiling_cuda_version() != 'not available')
+    monkeypatch.setattr(compat, 'mmcv_has_cuda_ops', lambda: False)
+    assert compat.needs_pytorch_deform_attn('cuda:0')
+    assert not compat.needs_pytorch_deform_attn('cpu')
+    monkeypatch.setattr(compat, 'mmcv_has_cuda_ops', lambda: True)
+    assert not compat.needs_pytorch_deform_attn(torch.device('cuda', 1))
+
+    stock = _deform_attention()
+    expected = stock(**_deform_inputs())
+    wrapped = torch.nn.Sequential(_deform_attention())
+    assert compat.use_pytorch_deform_attn_fallback(wrapped) == 1
+    attention = wrapped[0]
+    assert isinstance(attention, MultiScaleDeformableAttention)
+    assert attention.state_dict().keys() == stock.state_dict().keys()
+
+    seen = []
+    pytorch_path = msda.multi_scale_deformable_attn_pytorch
+
+    def spy(*args, **kwargs):
+        seen.append(msda.IS_CUDA_AVAILABLE)
+        return pytorch_path(*args, **kwargs)
+
+    monkeypatch.setattr(msda, 'multi_scale_deformable_attn_pytorch', spy)
+    monkeypatch.setattr(msda, 'IS_CUDA_AVAILABLE', True)  # as on a GPU machine
+    monkeypatch.setattr(compat, 'needs_pytorch_deform_attn', lambda device: True)
+    out = attention(**_deform_inputs())
+    assert seen == [False]  # the compiled branch was switched off for this call
+    assert msda.IS_CUDA_AVAILABLE is True  # and back on after it
+    assert torch.equal(out, expected)
+    monkeypatch.setattr(compat, 'needs_pytorch_deform_attn', lambda device: False)
+    attention(**_deform_inputs())
+    assert seen == [False, True]  # no fallback wanted: mmcv decides as always
+
+
+def test_the_pixel_decoder_uses_the_fallback():
+    from mmcv.ops import MultiScaleDeformableAttention
+    from mmengine.config import ConfigDict
+
+    import mmdatasetdm  # noqa: F401
+    from mmdatasetdm.models.necks import HypercolumnPixelDecoder
+    decoder = HypercolumnPixelDecoder(
+        in_channels=[8, 8], strides=[8, 16], feat_channels=16, out_channels=16,
+        norm_cfg=dict(type='GN', num_groups=4),
+        encoder=ConfigDict(num_layers=2, layer_cfg=dict(
+            self_attn_cfg=dict(embed_dims=16, num_heads=2, num_levels=3),
+            ffn_cfg=dict(embed_dims=16, feedforward_channels=32))),
+        positional_encoding=dict(num_feats=8))
+    layers = [m for m in decoder.modules() if isinstance(m, MultiScaleDeformableAttention)]
+    assert len(layers) == 2
+    assert all(type(m).__name__ == 'DeviceAwareDeformAttention' for m in layers)

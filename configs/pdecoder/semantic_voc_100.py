@@ -60,7 +60,9 @@ val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
 
 # The frozen backbone makes each iteration cheap; the decoder sees 100 images many times.
-optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic',
+# Plain fp32 optimisation as in every mm config; `tools/train.py --amp` turns on mmengine's
+# AmpOptimWrapper (mixed precision) on GPUs.
+optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.05),
                      clip_grad=dict(max_norm=0.01, norm_type=2))
 param_scheduler = [dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=20000, by_epoch=False)]

@@ -60,3 +60,24 @@ def test_teardown_without_a_process_group_is_a_no_op():
     assert not dist.is_initialized()
     dist_utils.teardown_distributed()
     assert not dist.is_initialized()
+
+
+@pytest.mark.parametrize('gpus, backend, device', [(0, 'gloo', None), (4, 'nccl', 3)])
+def test_backend_follows_the_visible_gpus(environ, monkeypatch, gpus, backend, device):
+    """NCCL and one GPU per local rank where GPUs are visible (rank 7 of a 4-GPU node takes
+    GPU 3), gloo on the loopback interface without; decided as on a GPU machine by answering
+    torch's device queries."""
+    import torch
+    environ.update(RANK='7', WORLD_SIZE='8', LOCAL_RANK='7', MASTER_ADDR='127.0.0.1',
+                   MASTER_PORT='29500')
+    calls = {}
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: gpus)
+    monkeypatch.setattr(torch.cuda, 'set_device', lambda index: calls.setdefault('device', index))
+    monkeypatch.setattr(dist_utils.dist, 'is_initialized', lambda: False)
+    monkeypatch.setattr(dist_utils.dist, 'init_process_group',
+                        lambda backend: calls.setdefault('backend', backend))
+    monkeypatch.setattr(dist_utils, 'get_dist_info', lambda: (7, 8))
+    assert dist_utils.setup_distributed('pytorch') == (7, 8)
+    assert calls.get('backend') == backend and calls.get('device') == device
+    assert ('GLOO_SOCKET_IFNAME' in environ) == (backend == 'gloo')

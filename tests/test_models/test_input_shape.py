@@ -57,8 +57,8 @@ def test_announced_shape_equals_the_loaded_backbone(tiny_sd_folder):
         assert DiffusionBackbone.shape_of(pretrained=pretrained, capture=capture) == \
             backbone.output_shape()
     demo = backbone.output_shape()
-    assert (demo.strides, demo.channels, demo.attention_strides) == ([2, 4, 8], [32, 64, 128],
-                                                                      [4, 8])
+    assert (demo.strides, demo.channels) == ([2, 4, 8], [32, 64, 128])
+    assert demo.attention_strides == [4, 8]
 
 
 @pytest.mark.parametrize('arch', ['sd15', 'sd21', 'tiny'])

@@ -4,6 +4,7 @@ from typing import List, Optional, Sequence, Tuple
 from mmdet.models.layers import MSDeformAttnPixelDecoder
 from torch import Tensor
 
+from mmdatasetdm.compat import use_pytorch_deform_attn_fallback
 from mmdatasetdm.diffusion import FeaturePyramid
 from mmdatasetdm.registry import MODELS
 from .hypercolumn import HypercolumnNeck
@@ -17,14 +18,17 @@ class HypercolumnPixelDecoder(MSDeformAttnPixelDecoder):
     it takes the :class:`FeaturePyramid` of ``DiffusionBackbone``, fuses UNet
     features and cross-attention maps into maps at ``fused_strides`` (default
     1/4, 1/8, 1/16, 1/32), and runs the stock ``MSDeformAttnPixelDecoder`` on
-    them, which returns the mask features (finest stride, 1/4) and the
+    them (falling back to mmcv's PyTorch deformable attention where the
+    compiled kernel is missing), which returns the mask features (finest stride, 1/4) and the
     multi-scale memory of the ``num_outs`` coarsest strides (1/32, 1/16, 1/8)
     for the transformer decoder.
 
     Args:
         in_channels (Sequence[int]): backbone level channels, finest first (the
             head fills this in from its own ``in_channels``).
-        strides (Sequence[int]): backbone level strides, finest first.
+        strides (Sequence[int]): backbone level strides, finest first (a
+            P-Decoder model fills it from its backbone when the config leaves
+            it out; see :mod:`mmdatasetdm.models.input_shape`).
         feat_channels (int): channels of the fused maps and of the encoder.
         out_channels (int): channels of the mask features.
         fused_strides (Sequence[int]): strides the hypercolumn produces.
@@ -49,6 +53,8 @@ class HypercolumnPixelDecoder(MSDeformAttnPixelDecoder):
         self.hypercolumn = HypercolumnNeck(
             in_channels=in_channels, in_strides=strides, out_channels=feat_channels,
             out_strides=fused_strides, attention=attention, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        # the encoder runs on GPUs even with a CPU-ops mmcv (mmcv's PyTorch path)
+        use_pytorch_deform_attn_fallback(self.encoder)
 
     def forward(self, pyramid: FeaturePyramid) -> Tuple[Tensor, List[Tensor]]:
         """Returns ``(mask_features, multi_scale_memory)`` like the stock decoder:

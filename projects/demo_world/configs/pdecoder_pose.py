@@ -10,8 +10,7 @@ num_keypoints = 14
 codec = dict(type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(24, 32), sigma=1.5)
 model = dict(
     backbone=dict(pretrained=_base_.demo_sd, dtype='fp32', class_names=('person', ),
-                  timestep=_base_.demo_sd_timestep,
-),
+                  timestep=_base_.demo_sd_timestep),
     neck=dict(out_channels=embed, out_strides=(2, ),
               attention=dict(tokens='words', words=('person', )),
               norm_cfg=dict(type='GN', num_groups=16)),
