@@ -8,7 +8,11 @@ annotations and writes it in the form the toolbox configs already read:
   one id per line, for ``ann_file=`` (:func:`make_seg_split`);
 * COCO JSON (instances or keypoints): a filtered COCO JSON with the same
   top-level fields and categories, only the chosen images and all of their
-  annotations, unchanged (:func:`make_coco_subset`).
+  annotations, unchanged (:func:`make_coco_subset`);
+* NYU Depth v2 in mmseg's layout (``NYUDataset`` lists a folder and has no
+  split file): ``images/<out_split>/`` and ``annotations/<out_split>/`` with
+  the chosen image/depth pairs as relative symlinks or copies, balanced over
+  the scene types of the file names (:func:`make_nyu_split`).
 
 **Algorithm** (:func:`select_balanced`). A class "appears" in an image when
 its label map has at least one pixel of it (semantic) or the image has at
@@ -31,13 +35,15 @@ the Python or NumPy random streams, file-system listing order, or the order
 of the input), and different seeds give different subsets. The output lists
 the chosen images in the dataset's own order.
 """
+import filecmp
 import hashlib
 import json
 import os
 import os.path as osp
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Set
+from typing import Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -334,4 +340,155 @@ def make_coco_subset(ann_file: str, out_file: str, num: int, seed: int = 0,
     out['annotations'] = [ann for ann in coco['annotations'] if ann['image_id'] in keep]
     atomic_write_json(out_file, out)
     subset.out_file = out_file
+    return subset
+
+
+# -------------------------------------------------------------------- NYU
+def nyu_scene_type(file_name: str) -> str:
+    """The scene type in an NYU file name (mmseg layout), e.g. ``'living_room'``.
+
+    The same rule as mmseg's ``NYUDataset`` uses for its ``category_id``:
+    the base name up to its first digit, without the trailing ``_``
+    (``living_room_0004_00012.jpg`` -> ``living_room``; ``grass_0000_00003.jpg``
+    -> ``grass``). For one-word scene names this is the prefix before the
+    first ``_``; unlike that prefix it keeps ``study`` and ``study_room``,
+    ``home_office`` and ``home_storage`` apart. A name without digits is its
+    own scene type (without its suffix).
+    """
+    name = osp.splitext(osp.basename(file_name))[0]
+    for pos, char in enumerate(name):
+        if char.isdigit():
+            return name[:pos].rstrip('_')
+    return name
+
+
+def _list_pairs(data_root: str, split: str, img_suffix: str,
+                depth_map_suffix: str) -> Dict[str, Tuple[str, str]]:
+    """Sorted stem (relative to ``images/<split>``, ``/``-separated) -> (image, depth) paths."""
+    img_dir = osp.join(data_root, 'images', split)
+    ann_dir = osp.join(data_root, 'annotations', split)
+    for folder in (img_dir, ann_dir):
+        if not osp.isdir(folder):
+            raise FileNotFoundError(f'NYU folder {folder} does not exist')
+    stems = sorted(
+        osp.relpath(osp.join(root, name), img_dir)[:-len(img_suffix)].replace(os.sep, '/')
+        for root, _, files in os.walk(img_dir, followlinks=True) for name in files
+        if name.endswith(img_suffix))
+    if not stems:
+        raise ValueError(f'no images ending in {img_suffix!r} under {img_dir}')
+    pairs = {}
+    for stem in stems:
+        depth = osp.join(ann_dir, stem + depth_map_suffix)
+        if not osp.isfile(depth):
+            raise FileNotFoundError(f'depth map {depth} of image {stem!r} does not exist')
+        pairs[stem] = (osp.join(img_dir, stem + img_suffix), depth)
+    return pairs
+
+
+def _same_file(a: str, b: str) -> bool:
+    return osp.isfile(a) and osp.isfile(b) and (osp.samefile(a, b)
+                                                or filecmp.cmp(a, b, shallow=False))
+
+
+def _folder_matches(folder: str, wanted: Dict[str, str]) -> bool:
+    """Whether ``folder`` holds exactly the files ``wanted`` (relative path -> source),
+    each the source itself (a link to it) or an identical copy."""
+    present = {
+        osp.relpath(osp.join(root, name), folder).replace(os.sep, '/')
+        for root, _, files in os.walk(folder) for name in files}
+    return present == set(wanted) and all(
+        _same_file(osp.join(folder, rel), src) for rel, src in wanted.items())
+
+
+def _fill_folder(folder: str, wanted: Dict[str, str], copy: bool) -> None:
+    """Create ``folder`` with ``wanted`` (relative path -> source) as relative symlinks or
+    copies: built in a sibling temporary folder, then renamed, so it appears whole."""
+    parent = osp.dirname(osp.abspath(folder))
+    temp = osp.join(parent, f'.tmp.{osp.basename(folder)}.{os.getpid()}')
+    if osp.exists(temp):
+        shutil.rmtree(temp)
+    try:
+        for rel, src in wanted.items():
+            dst = osp.join(temp, rel)
+            os.makedirs(osp.dirname(dst), exist_ok=True)
+            if copy:
+                shutil.copyfile(src, dst)
+            else:
+                # relative to the final location; the temporary folder is at the same depth
+                final_dir = osp.dirname(osp.join(osp.abspath(folder), rel))
+                os.symlink(osp.relpath(osp.abspath(src), final_dir), dst)
+        os.replace(temp, folder)
+    finally:
+        if osp.exists(temp):
+            shutil.rmtree(temp)
+
+
+def make_nyu_split(data_root: str, num: int, seed: int = 0, src_split: str = 'train',
+                   out_split: Optional[str] = None, copy: bool = False,
+                   min_per_scene: Optional[int] = None, img_suffix: str = '.jpg',
+                   depth_map_suffix: str = '.png') -> FewShotSubset:
+    """Write a scene-balanced few-shot split of NYU Depth v2 in mmseg's layout.
+
+    Picks ``num`` image/depth pairs of ``images/<src_split>`` /
+    ``annotations/<src_split>`` with :func:`select_balanced`, the "classes"
+    being the scene types of the file names (:func:`nyu_scene_type`), and
+    writes them to ``images/<out_split>/`` and ``annotations/<out_split>/``
+    (same file names) as relative symlinks, or copies. Point the config at
+    them: ``data_prefix=dict(img_path='images/<out_split>',
+    depth_map_path='annotations/<out_split>')``.
+
+    Args:
+        data_root (str): The NYU root (holds ``images`` and ``annotations``).
+        num (int): Frames to choose.
+        seed (int): Selection seed.
+        src_split (str): The split folder to choose from.
+        out_split (str, optional): The split folder to write; default ``train_<num>``.
+        copy (bool): Copy the files instead of linking them.
+        min_per_scene (int, optional): Every scene type in at least
+            ``min(min_per_scene, available)`` chosen frames; default
+            ``num // number of scene types`` (an even share; the rest of the
+            budget is a seeded random fill).
+        img_suffix (str): Image suffix.
+        depth_map_suffix (str): Depth map suffix.
+
+    Returns:
+        FewShotSubset: ``ids`` are the chosen stems (relative to
+        ``images/<src_split>``, without suffix), ``available``/``chosen`` count
+        frames per scene type, ``out_file`` is the written image folder.
+
+    Raises:
+        FileExistsError: ``images/<out_split>`` or ``annotations/<out_split>``
+            exists and holds anything but exactly this choice (named).
+        FileNotFoundError: A source folder or a depth map is missing.
+        ValueError: ``num`` is not positive or exceeds the frames, or
+            ``out_split`` equals ``src_split``.
+    """
+    out_split = out_split or f'train_{num}'
+    if out_split == src_split:
+        raise ValueError(f'out_split and src_split are both {src_split!r}; '
+                         'choose another name for the few-shot folder')
+    pairs = _list_pairs(data_root, src_split, img_suffix, depth_map_suffix)
+    scenes = {stem: {nyu_scene_type(stem)} for stem in pairs}
+    if min_per_scene is None:
+        min_per_scene = max(num, 0) // len({s for ss in scenes.values() for s in ss})
+    source = f'NYU folder {osp.join(data_root, "images", src_split)}'
+    subset = select_balanced(scenes, num, seed, min_per_scene, source=source)
+    wanted = {
+        osp.join(data_root, 'images', out_split):
+        {stem + img_suffix: pairs[stem][0] for stem in subset.ids},
+        osp.join(data_root, 'annotations', out_split):
+        {stem + depth_map_suffix: pairs[stem][1] for stem in subset.ids},
+    }
+    todo = {}
+    for folder, files in wanted.items():
+        if osp.lexists(folder):
+            if not (osp.isdir(folder) and _folder_matches(folder, files)):
+                raise FileExistsError(
+                    f'{folder} already exists and does not hold exactly these {num} frames of '
+                    f'{src_split!r} (seed {seed}); remove it or choose another out_split')
+        else:
+            todo[folder] = files
+    for folder, files in todo.items():
+        _fill_folder(folder, files, copy)
+    subset.out_file = osp.join(data_root, 'images', out_split)
     return subset

@@ -3,14 +3,16 @@ import json
 import os
 import os.path as osp
 import random
+import re
 from collections import Counter
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from mmdatasetdm.datasets.fewshot import (load_coco_json, make_coco_subset, make_seg_split,
-                                          read_split_file, select_balanced)
+from mmdatasetdm.datasets.fewshot import (load_coco_json, make_coco_subset, make_nyu_split,
+                                          make_seg_split, nyu_scene_type, read_split_file,
+                                          select_balanced)
 from tests.tool_module import load_tool
 
 # class -> number of images containing it (class 0 is everywhere)
@@ -222,3 +224,134 @@ def test_cli(coco_file, seg_data, tmp_path, capsys):
     assert 'wrote 5 images' in capsys.readouterr().out
     assert tool.main(['coco', '--ann-file', coco_file, '--num', '500', '--out', out]) == 1
     assert coco_file in capsys.readouterr().err
+
+
+# -------------------------------------------------------------------- NYU
+# scene type -> frames, NYU-style names (several scene types hold a '_')
+NYU_SCENES = {'kitchen': 24, 'living_room': 14, 'study': 10, 'study_room': 7, 'bathroom': 5}
+
+
+@pytest.fixture()
+def nyu_data(tmp_path):
+    """60 frames in mmseg's NYU layout (images/train, annotations/train); each depth map
+    holds one value of its own (millimetres), so a pairing can be checked."""
+    root = str(tmp_path / 'nyu')
+    for sub in ('images/train', 'annotations/train'):
+        os.makedirs(osp.join(root, sub))
+    depth_of = {}
+    for scene, n in NYU_SCENES.items():
+        for k in range(n):
+            name = f'{scene}_{k // 3 + 1:04d}_{k:05d}'
+            Image.fromarray(np.full((8, 8, 3), len(depth_of), np.uint8)).save(
+                osp.join(root, 'images', 'train', name + '.jpg'))
+            depth_of[name] = 1000 + len(depth_of)
+            Image.fromarray(np.full((8, 8), depth_of[name], np.uint16)).save(
+                osp.join(root, 'annotations', 'train', name + '.png'))
+    return root, depth_of
+
+
+def _listing(folder):
+    return sorted(os.listdir(folder))
+
+
+def test_nyu_scene_type():
+    assert nyu_scene_type('living_room_0004_00012.jpg') == 'living_room'
+    assert nyu_scene_type('kitchen_0028b_00045.png') == 'kitchen'
+    assert nyu_scene_type('sub/grass_0000_00003.jpg') == 'grass'
+    assert nyu_scene_type('study_0001_00001') != nyu_scene_type('study_room_0001_00001')
+    assert nyu_scene_type('nodigits.jpg') == 'nodigits'
+
+
+def test_nyu_split_is_seeded_balanced_and_linked(nyu_data):
+    root, depth_of = nyu_data
+    subset = make_nyu_split(root, 10, seed=0)
+    assert subset.out_file == osp.join(root, 'images', 'train_10')
+    assert len(subset.ids) == len(set(subset.ids)) == 10 and subset.ids == sorted(subset.ids)
+    assert _listing(osp.join(root, 'images', 'train_10')) == [i + '.jpg' for i in subset.ids]
+    assert _listing(osp.join(root, 'annotations', 'train_10')) == [i + '.png' for i in subset.ids]
+    # balanced: every scene type in at least min(num // types, available) = 2 frames
+    counts = Counter(nyu_scene_type(i) for i in subset.ids)
+    assert subset.available == dict(sorted(NYU_SCENES.items()))
+    assert subset.chosen == {s: counts[s] for s in sorted(NYU_SCENES)}
+    assert all(counts[s] >= 2 for s in NYU_SCENES), counts
+    # relative symlinks that resolve to the source pair
+    for stem in subset.ids:
+        for kind, suffix in (('images', '.jpg'), ('annotations', '.png')):
+            link = osp.join(root, kind, 'train_10', stem + suffix)
+            assert osp.islink(link) and not osp.isabs(os.readlink(link))
+            assert osp.realpath(link) == osp.realpath(osp.join(root, kind, 'train', stem + suffix))
+        depth = np.asarray(Image.open(osp.join(root, 'annotations', 'train_10', stem + '.png')))
+        assert int(depth[0, 0]) == depth_of[stem]
+    # the same seed chooses the same frames (another folder); other seeds choose others
+    again = make_nyu_split(root, 10, seed=0, out_split='again')
+    assert again.ids == subset.ids
+    others = {tuple(make_nyu_split(root, 10, seed=s, out_split=f'seed{s}').ids) for s in (1, 2, 3)}
+    assert len(others | {tuple(subset.ids)}) > 1
+    # a rerun with the same choice is a no-op; a differing choice is refused, naming the folder
+    assert make_nyu_split(root, 10, seed=0).ids == subset.ids
+    with pytest.raises(FileExistsError, match=re.escape(osp.join(root, 'images', 'train_10'))):
+        make_nyu_split(root, 10, seed=1, out_split='train_10')
+    with pytest.raises(FileExistsError, match=re.escape(osp.join(root, 'images', 'again'))):
+        make_nyu_split(root, 9, seed=0, out_split='again')
+    assert _listing(osp.join(root, 'images', 'train_10')) == [i + '.jpg' for i in subset.ids]
+    extra = osp.join(root, 'annotations', 'seed1', 'extra.png')
+    Image.fromarray(np.zeros((2, 2), np.uint16)).save(extra)
+    with pytest.raises(FileExistsError, match=re.escape(osp.join(root, 'annotations', 'seed1'))):
+        make_nyu_split(root, 10, seed=1, out_split='seed1')
+
+
+def test_nyu_split_copies_and_errors(nyu_data):
+    root, depth_of = nyu_data
+    subset = make_nyu_split(root, 6, seed=4, out_split='copied', copy=True)
+    for stem in subset.ids:
+        path = osp.join(root, 'annotations', 'copied', stem + '.png')
+        assert not osp.islink(path) and int(np.asarray(Image.open(path))[0, 0]) == depth_of[stem]
+    assert make_nyu_split(root, 6, seed=4, out_split='copied', copy=True).ids == subset.ids
+    with pytest.raises(ValueError, match='cannot choose 61 images from NYU folder'):
+        make_nyu_split(root, 61)
+    with pytest.raises(ValueError, match='both'):
+        make_nyu_split(root, 5, out_split='train')
+    os.remove(osp.join(root, 'annotations', 'train', 'bathroom_0001_00000.png'))
+    with pytest.raises(FileNotFoundError, match='bathroom_0001_00000.png'):
+        make_nyu_split(root, 5, out_split='broken')
+    assert not osp.exists(osp.join(root, 'images', 'broken'))
+
+
+def test_nyu_split_loads_in_mmseg_nyu_dataset(nyu_data):
+    from mmengine.registry import init_default_scope
+    from mmseg.datasets import NYUDataset
+    root, depth_of = nyu_data
+    subset = make_nyu_split(root, 50, seed=0)
+    assert Counter(nyu_scene_type(i) for i in subset.ids)['bathroom'] == 5  # all of the rarest
+    init_default_scope('mmseg')
+    dataset = NYUDataset(data_root=root, data_prefix=dict(img_path='images/train_50',
+                                                          depth_map_path='annotations/train_50'),
+                         pipeline=[dict(type='LoadImageFromFile'),
+                                   dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3)])
+    assert len(dataset) == 50
+    names = [osp.splitext(osp.basename(dataset[i]['img_path']))[0] for i in range(50)]
+    assert names == subset.ids
+    for i in (0, 17, 49):
+        item = dataset[i]
+        assert osp.basename(item['depth_map_path']) == names[i] + '.png'
+        np.testing.assert_allclose(item['gt_depth_map'], depth_of[names[i]] * 1e-3, rtol=1e-6)
+        scene = nyu_scene_type(names[i])
+        classes = dataset.metainfo['classes']
+        assert item['category_id'] == (classes.index(scene) if scene in classes else -1)
+
+
+def test_nyu_cli(nyu_data, capsys):
+    tool = load_tool('tools/dataset_converters/make_fewshot_split.py')
+    root, _ = nyu_data
+    assert tool.main(['nyu', '--data-root', root, '--num', '5', '--seed', '1', '--src-split',
+                      'train', '--out-split', 'train_5', '--copy']) == 0
+    out = capsys.readouterr().out
+    assert 'wrote 5 images' in out and 'living_room:' in out
+    assert len(os.listdir(osp.join(root, 'images', 'train_5'))) == 5
+    assert not osp.islink(osp.join(root, 'images', 'train_5', os.listdir(
+        osp.join(root, 'images', 'train_5'))[0]))
+    assert tool.main(['nyu', '--data-root', root, '--num', '5', '--seed', '2',
+                      '--out-split', 'train_5']) == 1
+    assert osp.join(root, 'images', 'train_5') in capsys.readouterr().err
+    assert tool.main(['nyu', '--data-root', root, '--num', '7']) == 0
+    assert len(os.listdir(osp.join(root, 'annotations', 'train_7'))) == 7
