@@ -1,3 +1,4 @@
+from .mosaic import InstanceMosaic
 from .prompt import AddPrompt
 
-__all__ = ['AddPrompt']
+__all__ = ['AddPrompt', 'InstanceMosaic']
