@@ -198,3 +198,29 @@ def make_toy_pose_dataset(root: str, num: int = 4, size: int = 128, seed: int = 
     with open(osp.join(root, 'annotations', 'keypoints.json'), 'w') as f:
         json.dump(dict(images=images, annotations=annotations, categories=categories), f)
     return root
+
+
+def make_tiny_causal_lm(folder, n_positions: int = 64) -> str:
+    """A random one-layer GPT-2 with a byte-level tokenizer (one token per byte, no merges),
+    saved with ``save_pretrained`` under ``folder/lm``; returns that folder."""
+    import json
+
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel, GPT2Tokenizer
+
+    from mmdatasetdm.diffusion.tokenizer import _bytes_to_unicode
+    folder = str(folder)
+    vocab = {c: i for i, c in enumerate(_bytes_to_unicode().values())}
+    vocab['<|endoftext|>'] = len(vocab)
+    with open(osp.join(folder, 'vocab.json'), 'w') as f:
+        json.dump(vocab, f)
+    with open(osp.join(folder, 'merges.txt'), 'w') as f:
+        f.write('#version: 0.2\n')
+    tokenizer = GPT2Tokenizer(osp.join(folder, 'vocab.json'), osp.join(folder, 'merges.txt'))
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=len(vocab), n_positions=n_positions, n_embd=16, n_layer=1,
+                        n_head=2, bos_token_id=len(vocab) - 1, eos_token_id=len(vocab) - 1)
+    model_dir = osp.join(folder, 'lm')
+    GPT2LMHeadModel(config).save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    return model_dir

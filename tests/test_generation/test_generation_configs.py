@@ -3,7 +3,6 @@ coco_instance,coco_pose,nyu_depth}.py), their prompt files and tools/misc/write_
 
 No model is run: the configs are parsed, their prompt sources built and sampled, and the
 prompt-file tool is run with a tiny random causal LM written here by ``transformers``."""
-import json
 import os.path as osp
 
 import pytest
@@ -13,6 +12,7 @@ from mmdatasetdm.diffusion import SamplingConfig
 from mmdatasetdm.generation.annotations import FilterConfig
 from mmdatasetdm.generation.prompts import PromptFile, PromptSampler
 from tests.tool_module import load_tool
+from tests.toy_data import make_tiny_causal_lm
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 GENERATE = osp.join(ROOT, 'configs', 'generate')
@@ -198,30 +198,10 @@ def test_prompt_files_parse_and_cover_every_class(name):
     assert all(r.target in r.classes for r in records)
 
 
-def _tiny_causal_lm(folder):
-    """A random one-layer GPT-2 with a byte-level tokenizer (no merges), saved locally."""
-    import torch
-    from transformers import GPT2Config, GPT2LMHeadModel, GPT2Tokenizer
-
-    from mmdatasetdm.diffusion.tokenizer import _bytes_to_unicode
-    vocab = {c: i for i, c in enumerate(_bytes_to_unicode().values())}
-    vocab['<|endoftext|>'] = len(vocab)
-    (folder / 'vocab.json').write_text(json.dumps(vocab))
-    (folder / 'merges.txt').write_text('#version: 0.2\n')
-    tokenizer = GPT2Tokenizer(str(folder / 'vocab.json'), str(folder / 'merges.txt'))
-    torch.manual_seed(0)
-    # a byte per token: room for NYU's long openings
-    config = GPT2Config(vocab_size=len(vocab), n_positions=256, n_embd=16, n_layer=1, n_head=2,
-                        bos_token_id=len(vocab) - 1, eos_token_id=len(vocab) - 1)
-    model_dir = folder / 'lm'
-    GPT2LMHeadModel(config).save_pretrained(str(model_dir))
-    tokenizer.save_pretrained(str(model_dir))
-    return str(model_dir)
-
-
 @pytest.fixture(scope='module')
 def tiny_lm(tmp_path_factory):
-    return _tiny_causal_lm(tmp_path_factory.mktemp('causal_lm'))
+    # a byte per token: room for NYU's long openings
+    return make_tiny_causal_lm(tmp_path_factory.mktemp('causal_lm'), n_positions=256)
 
 
 @pytest.mark.parametrize('name', NAMES)

@@ -8,6 +8,7 @@ from mmdatasetdm.generation.prompts import (ClassMatcher, ClassSampler, Language
                                             PromptFile, PromptRecord, PromptSampler,
                                             TemplatePrompts, sample_seed)
 from mmdatasetdm.registry import PROMPTS
+from tests.toy_data import make_tiny_causal_lm
 
 CLASSES = ['cat', 'dog', 'potted_plant']
 
@@ -208,25 +209,6 @@ def test_token_positions_with_clip_tokenizer(tmp_path):
     assert record.token_positions == {'cat': [2], 'dog': [5]}
 
 
-def _tiny_gpt2(folder):
-    import torch
-    from transformers import GPT2Config, GPT2LMHeadModel, GPT2Tokenizer
-
-    from mmdatasetdm.diffusion.tokenizer import _bytes_to_unicode
-    vocab = {c: i for i, c in enumerate(_bytes_to_unicode().values())}
-    vocab['<|endoftext|>'] = len(vocab)
-    (folder / 'vocab.json').write_text(json.dumps(vocab))
-    (folder / 'merges.txt').write_text('#version: 0.2\n')
-    tokenizer = GPT2Tokenizer(str(folder / 'vocab.json'), str(folder / 'merges.txt'))
-    torch.manual_seed(0)
-    config = GPT2Config(vocab_size=len(vocab), n_positions=64, n_embd=16, n_layer=1, n_head=2,
-                        bos_token_id=len(vocab) - 1, eos_token_id=len(vocab) - 1)
-    model_dir = folder / 'lm'
-    GPT2LMHeadModel(config).save_pretrained(str(model_dir))
-    tokenizer.save_pretrained(str(model_dir))
-    return str(model_dir)
-
-
 def test_language_model_prompts_offline_default_is_templates():
     kwargs = dict(templates=['a photo of a {attr} {cls}'], attributes=dict(dog=['corgi']))
     lm = PromptSampler(LanguageModelPrompts(CLASSES, **kwargs), seed=0, num_prompts=6)
@@ -235,7 +217,7 @@ def test_language_model_prompts_offline_default_is_templates():
 
 
 def test_language_model_prompts_with_tiny_gpt2(tmp_path):
-    model_dir = _tiny_gpt2(tmp_path)
+    model_dir = make_tiny_causal_lm(tmp_path)
     make = lambda: LanguageModelPrompts(
         CLASSES,
         model_dir=model_dir,
