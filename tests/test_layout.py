@@ -63,7 +63,8 @@ def test_every_registry_location_imports():
     from mmdatasetdm import registry
     registries = [v for v in vars(registry).values()
                   if type(v).__name__ == 'Registry' and v.scope == 'mmdatasetdm']
-    assert {r.name for r in registries} == {'model', 'dataset', 'transform', 'prompt source'}
+    assert {r.name for r in registries} == {'model', 'dataset', 'transform', 'prompt source',
+                                            'data sampler', 'hook'}
     for reg in registries:
         assert reg._locations, reg.name
         for location in reg._locations:

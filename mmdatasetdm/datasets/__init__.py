@@ -1,5 +1,6 @@
-"""Datasets of mmdatasetdm: generated (synthetic) sets for each toolbox, few-shot subsets,
-class balance, and the ``AddPrompt`` transform.
+"""Datasets of mmdatasetdm: generated (synthetic) sets for each toolbox, streamed ones (online
+generation) with their sampler, few-shot subsets, class balance, and the ``AddPrompt``
+transform.
 
 The toolbox dataset classes are imported (and registered in
 ``mmdatasetdm.registry.DATASETS``) when their toolbox is installed.
@@ -9,9 +10,11 @@ from importlib.util import find_spec
 __all__ = []
 
 if find_spec('mmseg') is not None:
+    from .streaming import StreamingSyntheticDataset, StreamSampler  # noqa: F401
     from .synthetic_depth import SyntheticDepthDataset  # noqa: F401
     from .synthetic_seg import SyntheticSegDataset  # noqa: F401
-    __all__ += ['SyntheticSegDataset', 'SyntheticDepthDataset']
+    __all__ += ['SyntheticSegDataset', 'SyntheticDepthDataset', 'StreamingSyntheticDataset',
+                'StreamSampler']
 if find_spec('mmdet') is not None:
     from .synthetic_instance import SyntheticInstanceDataset  # noqa: F401
     __all__ += ['SyntheticInstanceDataset']

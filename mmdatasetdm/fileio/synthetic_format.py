@@ -10,7 +10,12 @@ A generated dataset folder, as ``tools/generate.py`` writes it::
     depth/00000007.png          16-bit depth (depth runs)
     instances.json              COCO instances of the accepted samples (instance runs)
     keypoints.json              COCO keypoints of the accepted samples (pose runs)
-    shards/rank00000/           one folder per rank while generating (see below)
+    README.md                   the dataset card (``mmdatasetdm.generation.card``); its
+                                facts are also in dataset.json under ``card``
+    gallery.png                 a few accepted samples with their labels, prompts and legend
+    shards/rank00000/           one folder per rank while generating (see below); rank 0's
+                                also holds command.json, the command line that started the
+                                run (not part of its identity)
 
 Each rank writes a *shard folder* (``shards/rank{r:05d}``) with ``shard.json``
 (what becomes ``dataset.json``), the sample files, and ``parts/{index:08d}.json``
@@ -38,6 +43,12 @@ PARTS_DIR = 'parts'
 MANIFEST = 'manifest.jsonl'
 INSTANCES_JSON = 'instances.json'
 KEYPOINTS_JSON = 'keypoints.json'
+# the dataset card (mmdatasetdm.generation.card): its key in dataset.json, README and gallery
+CARD_KEY = 'card'
+CARD_README = 'README.md'
+CARD_GALLERY = 'gallery.png'
+# in rank 0's shard folder: the command that started the run, outside the run's identity
+COMMAND_FILE = 'command.json'
 # the folders of the samples' files (see sample_file)
 SAMPLE_DIRS = ('images', 'semantic', 'depth')
 # The perception tasks whose annotations a generated set can hold.
@@ -122,6 +133,10 @@ def read_json(path: str) -> Any:
 
 def read_dataset_meta(data_root: str) -> dict:
     """The ``dataset.json`` of a merged generated dataset.
+
+    Keys added after a format version (``card``, the dataset card's facts) are
+    returned with the others; every reader takes the keys it knows, so such a
+    key changes nothing for older code and the format version stays.
 
     Args:
         data_root (str): the dataset folder.

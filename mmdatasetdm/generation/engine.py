@@ -25,22 +25,27 @@ import os.path as osp
 import shutil
 import time
 from dataclasses import asdict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 from mmengine.utils import ProgressBar
 
 from mmdatasetdm.diffusion import CaptureSampler, SamplingConfig
 from mmdatasetdm.fileio import (DATASET_META, INSTANCES_JSON, KEYPOINTS_JSON, MANIFEST,
                                 list_shard_dirs, read_json, shard_dir)
-from mmdatasetdm.fileio.synthetic_format import SAMPLE_DIRS, SHARDS_DIR
+from mmdatasetdm.fileio.synthetic_format import CARD_GALLERY, CARD_README, SAMPLE_DIRS, SHARDS_DIR
 from mmdatasetdm.utils import library_versions
 from .annotations import ANNOTATORS, PROMPTED_CLASS_TRUNCATED, FilterConfig, reject
+from .card import record_command
 from .decoder import PerceptionDecoder
 from .prompts import PromptSampler
+from .stream import STREAM_ENTRIES
 from .writers import KeypointMeta, ShardWriter, describe_differences, merge_shards
 
 # what a run may find in its output folder: its own shards and what merging them wrote
-RUN_ENTRIES = (SHARDS_DIR, DATASET_META, MANIFEST, INSTANCES_JSON, KEYPOINTS_JSON) + SAMPLE_DIRS
+RUN_ENTRIES = (SHARDS_DIR, DATASET_META, MANIFEST, INSTANCES_JSON, KEYPOINTS_JSON, CARD_README,
+               CARD_GALLERY) + SAMPLE_DIRS
+# and, in a stream folder (tools/generate.py --stream), the generator's and consumer's state
+RUN_ENTRIES += STREAM_ENTRIES
 
 
 class GenerationEngine:
@@ -51,7 +56,9 @@ class GenerationEngine:
             ``checkpoint``, ``cfg_options``).
         prompts (dict): ``PromptSampler`` kwargs (``source``, ``seed``,
             ``class_sampling``).
-        num_samples (int): how many samples the dataset has.
+        num_samples (int | None): how many samples the dataset has; None for an
+            open-ended run (:func:`~mmdatasetdm.generation.stream.run_stream`
+            gives the batches).
         sampling (dict, optional): ``SamplingConfig`` kwargs. Unless it sets
             ``capture_step`` or ``capture_timestep``, features are read at the
             sampling step nearest the timestep the P-Decoder was trained at
@@ -67,11 +74,11 @@ class GenerationEngine:
         device (str): where to run.
     """
 
-    def __init__(self, decoder: dict, prompts: dict, num_samples: int,
+    def __init__(self, decoder: dict, prompts: dict, num_samples: Optional[int],
                  sampling: Optional[dict] = None, filters: Optional[dict] = None,
                  writer: Optional[dict] = None, batch_size: int = 4, task: Optional[str] = None,
                  device: str = 'cpu'):
-        if num_samples <= 0:
+        if num_samples is not None and num_samples <= 0:
             raise ValueError(f'num_samples must be positive, got {num_samples}')
         if batch_size <= 0:
             raise ValueError(f'batch_size must be positive, got {batch_size}')
@@ -94,7 +101,7 @@ class GenerationEngine:
         self.filters = FilterConfig(**(filters or {}))
         self.writer_cfg = dict(writer or {})
         self.batch_size = int(batch_size)
-        self.num_samples = int(num_samples)
+        self.num_samples = None if num_samples is None else int(num_samples)
         # What the samples depend on; a resume with any of it changed is refused. Content,
         # not paths: the diffusion model's and the P-Decoder's weights, the prompt source's
         # files, and the versions of the libraries that compute them.
@@ -196,12 +203,15 @@ class GenerationEngine:
 
     def batches(self, rank: int = 0, world_size: int = 1) -> List[List[int]]:
         """The batches of sample indices this rank generates."""
+        if self.num_samples is None:
+            raise ValueError('an open-ended engine (num_samples=None) has no fixed batches')
         count = math.ceil(self.num_samples / self.batch_size)
         return [list(range(b * self.batch_size, min((b + 1) * self.batch_size, self.num_samples)))
                 for b in range(count) if b % world_size == rank]
 
     def run(self, out_dir: str, rank: int = 0, world_size: int = 1, resume: bool = False,
-            progress: bool = True) -> Dict[str, int]:
+            progress: bool = True, command: Optional[Sequence[str]] = None,
+            batches: Optional[Iterable[Sequence[int]]] = None) -> Dict[str, int]:
         """Generate this rank's share into ``out_dir/shards/rank{rank:05d}``.
 
         Args:
@@ -211,6 +221,16 @@ class GenerationEngine:
             resume (bool): skip finished samples; without it, a shard that
                 already holds samples is an error.
             progress (bool): show a progress bar (images/s, accepted ratio, ETA).
+            command (Sequence[str], optional): the command line of this run
+                (``sys.argv``). Rank 0 records it in its shard folder
+                (``command.json``) for the dataset card when none is recorded
+                yet; it is not part of the run's identity, so a resume may use
+                another one.
+            batches (Iterable[Sequence[int]], optional): the batches to
+                generate instead of :meth:`batches`; may be lazy and block
+                between batches (a stream's, see
+                :func:`~mmdatasetdm.generation.stream.run_stream`). No progress
+                bar then.
 
         Returns:
             dict: counts of generated, accepted and skipped samples.
@@ -221,8 +241,13 @@ class GenerationEngine:
         if done and not resume:
             raise FileExistsError(f'{writer.dir} already holds {len(done)} finished samples; pass '
                                   '--resume to continue, or choose a new output folder')
-        batches = self.batches(rank, world_size)
-        todo = sum(len([i for i in b if i not in done]) for b in batches)
+        if command is not None and rank == 0:
+            record_command(out_dir, command)
+        if batches is None:
+            batches = self.batches(rank, world_size)
+            todo = sum(len([i for i in b if i not in done]) for b in batches)
+        else:
+            todo = 0
         stats = dict(generated=0, accepted=0, skipped=len(done))
         bar = ProgressBar(todo) if progress and todo else None
         start = time.time()
@@ -259,6 +284,17 @@ class GenerationEngine:
         return stats
 
     @staticmethod
-    def merge(out_dir: str) -> dict:
-        """Merge every shard of ``out_dir`` into one dataset in ``out_dir``."""
-        return merge_shards(list_shard_dirs(out_dir), out_dir)
+    def merge(out_dir: str, card: Optional[bool] = None) -> dict:
+        """Merge every shard of ``out_dir`` into one dataset in ``out_dir``.
+
+        Args:
+            out_dir (str): the dataset folder.
+            card (bool, optional): write the dataset card (``README.md``,
+                ``gallery.png``, ``card`` in ``dataset.json``; see
+                :mod:`mmdatasetdm.generation.card`); default: when the folder
+                holds one already (see :func:`merge_shards`).
+
+        Returns:
+            dict: :func:`merge_shards`' counts.
+        """
+        return merge_shards(list_shard_dirs(out_dir), out_dir, card=card)

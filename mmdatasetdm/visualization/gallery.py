@@ -5,7 +5,9 @@ Reads what ``tools/generate.py`` writes (``dataset.json``, ``manifest.jsonl``,
 ``keypoints.json``) and draws each accepted sample as one tile: the image,
 then one panel per annotation it has — the semantic mask in colour, the depth
 colour map, the instances (mmdet's visualizer), the keypoints (mmpose's
-visualizer) — tiled into one PNG grid.
+visualizer) — tiled into one PNG grid. On request each tile is captioned with
+its sample's index and prompt, and a legend under the grid names the colours of
+the classes (and keypoints) drawn.
 """
 import contextlib
 import io
@@ -14,9 +16,10 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from mmdatasetdm.fileio import (INSTANCES_JSON, KEYPOINTS_JSON, image_id_of, read_dataset_meta,
-                                read_depth, read_manifest, read_rgb, read_semantic)
-from .grid import save_png, tile_images
+from mmdatasetdm.fileio import (IGNORE_INDEX, INSTANCES_JSON, KEYPOINTS_JSON, image_id_of,
+                                read_dataset_meta, read_depth, read_manifest, read_rgb,
+                                read_semantic)
+from .grid import caption_tile, legend_strip, save_png, stack_vertically, tile_images
 from .overlay import build_visualizer, default_palette, draw_sample
 
 IGNORE_COLOR = (255, 255, 255)
@@ -110,9 +113,43 @@ def _pose_sample(anns: List[dict], num_keypoints: int):
     return sample
 
 
+def resize_tile(tile: np.ndarray, height: int) -> np.ndarray:
+    """A tile scaled to ``height`` pixels, keeping its aspect ratio (PIL; nearest
+    neighbour when enlarging, so masks stay crisp; box filter when shrinking).
+
+    Args:
+        tile (np.ndarray): uint8 (H, W, 3).
+        height (int): the new height.
+
+    Returns:
+        np.ndarray: uint8 (height, round(W * height / H), 3).
+    """
+    from PIL import Image
+    if int(height) < 1:
+        raise ValueError(f'tile height must be >= 1, got {height}')
+    h, w = tile.shape[:2]
+    if h == int(height):
+        return tile
+    size = (max(1, round(w * int(height) / h)), int(height))
+    method = Image.Resampling.NEAREST if height > h else Image.Resampling.BOX
+    return np.asarray(Image.fromarray(np.ascontiguousarray(tile)).resize(size, method))
+
+
+def _legend(kinds: Dict[str, Dict[int, tuple]], width: int) -> Optional[np.ndarray]:
+    """Legend strips of what was drawn, one per kind (``title -> {key: (name, colour)}``)."""
+    strip = None
+    for title, entries in kinds.items():
+        if not entries:
+            continue
+        part = legend_strip([entries[k] for k in sorted(entries)], max(width, 40), title)
+        strip = part if strip is None else stack_vertically(strip, part)
+    return strip
+
+
 def synthetic_gallery(data_root: str, out_png: str, num: int = 16, cols: int = 4,
                       palette: Optional[Sequence[Sequence[int]]] = None, scale: int = 2,
-                      pad: int = 2) -> Optional[str]:
+                      pad: int = 2, tile_height: Optional[int] = None, captions: bool = False,
+                      legend: bool = False) -> Optional[str]:
     """Write a PNG grid of the first accepted generated samples with their annotations.
 
     Args:
@@ -125,6 +162,13 @@ def synthetic_gallery(data_root: str, out_png: str, num: int = 16, cols: int = 4
             VOC palette.
         scale (int): integer up-scaling of the written grid.
         pad (int): pixels between tiles.
+        tile_height (int, optional): scale every tile to this height (up or
+            down) before captions and legend are written, so that their text
+            is sharp; default: the images' own size.
+        captions (bool): write each tile's sample index and prompt under it.
+        legend (bool): add a legend under the grid: the colour and name of
+            every semantic class and instance category drawn, and of the
+            keypoints.
 
     Returns:
         str | None: ``out_png``, or None when the dataset has no accepted sample.
@@ -141,13 +185,21 @@ def synthetic_gallery(data_root: str, out_png: str, num: int = 16, cols: int = 4
     keypoints = _annotations_by_image(data_root, KEYPOINTS_JSON)
     det_vis = pose_vis = None
     tiles = []
+    # what the legend names: title -> {key: (name, colour)}
+    drawn = {'classes:': {}, 'instances:': {}, 'keypoints:': {}}
+    classes = list(meta.get('classes') or [])
     for line in lines:
         files = line['files']
         image = read_rgb(osp.join(data_root, files['image']))
         panels = [image]
         if 'semantic' in files:
-            panels.append(semantic_panel(read_semantic(osp.join(data_root, files['semantic'])),
-                                         palette))
+            labels = read_semantic(osp.join(data_root, files['semantic']))
+            panels.append(semantic_panel(labels, palette))
+            for c in np.unique(labels).tolist():
+                name = 'ignore' if c == IGNORE_INDEX else (
+                    classes[c] if c < len(classes) else f'class {c}')
+                color = IGNORE_COLOR if c == IGNORE_INDEX or c >= len(palette) else palette[c]
+                drawn['classes:'][c] = (name, tuple(int(v) for v in color))
         if 'depth' in files:
             panels.append(depth_panel(read_depth(osp.join(data_root, files['depth']),
                                                  line.get('depth_scale', meta.get('depth_scale')))))
@@ -158,12 +210,28 @@ def synthetic_gallery(data_root: str, out_png: str, num: int = 16, cols: int = 4
                                            dict(classes=[c['name'] for c in meta['categories']]))
             sample = _instance_sample(instances[image_id], meta['categories'], image.shape[:2])
             panels.append(draw_sample(det_vis, 'instance', image, sample))
+            det_palette = det_vis.dataset_meta['palette']
+            for label in sample.gt_instances.labels.tolist():
+                drawn['instances:'][label] = (meta['categories'][label]['name'],
+                                              tuple(det_palette[label]))
         if meta.get('keypoint_meta') and image_id in keypoints:
             if pose_vis is None:
                 pose_vis = build_visualizer('pose', _pose_metainfo(meta['keypoint_meta']))
-            sample = _pose_sample(keypoints[image_id], len(meta['keypoint_meta']['names']))
+            names = meta['keypoint_meta']['names']
+            sample = _pose_sample(keypoints[image_id], len(names))
             panels.append(draw_sample(pose_vis, 'pose', image, sample))
+            colors = default_palette(len(names) + 1)[1:]  # as _pose_metainfo colours them
+            drawn['keypoints:'].update({k: (n, colors[k]) for k, n in enumerate(names)})
         height = max(p.shape[0] for p in panels)
         panels = [np.pad(p, ((0, height - p.shape[0]), (0, 0), (0, 0))) for p in panels]
-        tiles.append(np.concatenate(panels, axis=1))
-    return save_png(tile_images(tiles, cols, pad), out_png, scale)
+        tile = np.concatenate(panels, axis=1)
+        if tile_height is not None:
+            tile = resize_tile(tile, tile_height)
+        if captions:
+            tile = caption_tile(tile, f'{line["index"]}: {line["prompt"]}')
+        tiles.append(tile)
+    grid = tile_images(tiles, cols, pad)
+    strip = _legend(drawn, grid.shape[1]) if legend else None
+    if strip is not None:
+        grid = stack_vertically(grid, strip)
+    return save_png(grid, out_png, scale)

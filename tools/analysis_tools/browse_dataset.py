@@ -8,6 +8,8 @@ The samples go through the split's pipeline (what the model sees; --no-pipeline
 keeps only loading and packing), and each toolbox's own visualizer draws them:
 semantic masks and depth maps (mmseg), instances (mmdet), keypoints (mmpose).
 The task is read from the data samples. Library code: mmdatasetdm.visualization.
+When the dataset reads generated sets (tools/generate.py), their dataset cards
+are summarised first: counts, rejections by reason, classes.
 """
 import argparse
 import os
@@ -17,7 +19,7 @@ import sys
 from mmengine.config import Config, DictAction
 
 from mmdatasetdm.visualization import browse_dataset
-from mmdatasetdm.visualization.browse import SPLITS, BrowseError
+from mmdatasetdm.visualization.browse import SPLITS, BrowseError, dataset_config
 
 
 def parse_args(argv=None):
@@ -49,6 +51,23 @@ def can_show() -> bool:
                                                        or os.environ.get('WAYLAND_DISPLAY'))
 
 
+def print_cards(cfg, split: str) -> list:
+    """Print the card summary of every generated set the split's dataset reads.
+
+    Args:
+        cfg (mmengine.Config): the config.
+        split (str): ``'train'``, ``'val'`` or ``'test'``.
+
+    Returns:
+        list[str]: the generated sets' folders.
+    """
+    from mmdatasetdm.generation.card import card_summary, generated_roots, read_card
+    roots = generated_roots(dataset_config(cfg, split))
+    for root in roots:
+        print(card_summary(read_card(root), root))
+    return roots
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
@@ -57,6 +76,7 @@ def main(argv=None):
     out_dir = args.output_dir or osp.join('work_dirs', 'browse_dataset',
                                           osp.splitext(osp.basename(args.config))[0])
     try:
+        print_cards(cfg, args.split)
         result = browse_dataset(cfg, out_dir, split=args.split, num=args.num, cols=args.cols,
                                 max_rows=args.max_rows, raw=args.no_pipeline,
                                 with_labels=not args.no_labels, scale=args.scale)

@@ -33,10 +33,11 @@ from PIL import Image
 from mmdatasetdm.fileio import (DEFAULT_DEPTH_SCALE, atomic_copy, atomic_write_json, dumps_json,
                                 normalise_image_ext, remove_stale_temps, write_depth, write_image,
                                 write_semantic)
-from mmdatasetdm.fileio.synthetic_format import (DATASET_META, FORMAT_VERSION, INSTANCES_JSON,
-                                                 KEYPOINTS_JSON, PARTS_DIR, RUN_INFO_KEYS,
-                                                 SHARD_META, completed_indices, part_file,
-                                                 read_json, sample_file, write_manifest)
+from mmdatasetdm.fileio.synthetic_format import (CARD_KEY, CARD_README, DATASET_META,
+                                                 FORMAT_VERSION, INSTANCES_JSON, KEYPOINTS_JSON,
+                                                 PARTS_DIR, RUN_INFO_KEYS, SHARD_META,
+                                                 completed_indices, part_file, read_json,
+                                                 sample_file, write_manifest)
 from .coco import (KeypointMeta, check_categories, coco_document, image_id_of, instance_annotations,
                    keypoint_annotations)
 
@@ -327,7 +328,8 @@ def _prompt_fields(prompt, seed, index):
     return str(text), list(classes or []), int(seed)
 
 
-def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False) -> Dict[str, Any]:
+def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False,
+                 card: Optional[bool] = None) -> Dict[str, Any]:
     """Merge shard folders into one dataset folder.
 
     The shards must come from one run (equal ``shard.json``). The same index
@@ -338,12 +340,20 @@ def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False) -
     Writes ``dataset.json`` (the run's shard metadata: classes, categories,
     depth scale, run info), ``manifest.jsonl`` (every sample, sorted by index, last),
     ``instances.json`` (if the run has categories) and ``keypoints.json`` (if
-    it has keypoint metadata), holding the accepted samples.
+    it has keypoint metadata), holding the accepted samples. The dataset card
+    is written last, from the final ``dataset.json`` and ``manifest.jsonl``
+    (:func:`mmdatasetdm.generation.card.write_dataset_card`), when asked for
+    or when ``out_dir`` holds one already (so that it never describes an
+    older merge).
 
     Args:
         shard_dirs (Iterable[str]): shard folders.
         out_dir (str): the dataset folder.
         fsync (bool): flush files to disk before their renames.
+        card (bool, optional): write the dataset card (``README.md``,
+            ``gallery.png`` and ``card`` in ``dataset.json``): True always,
+            False never (a card from before is left as it is), None (default)
+            when ``out_dir`` holds a card already.
 
     Returns:
         dict: ``num_samples``, ``num_accepted``, ``rejected`` (reason ->
@@ -352,6 +362,10 @@ def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False) -
     shard_dirs = [str(d) for d in shard_dirs]
     if not shard_dirs:
         raise ValueError('merge_shards needs at least one shard folder')
+    if card is None:
+        old_meta = osp.join(out_dir, DATASET_META)
+        card = osp.isfile(osp.join(out_dir, CARD_README)) and osp.isfile(old_meta) \
+            and CARD_KEY in read_json(old_meta)
     meta = None
     for folder in shard_dirs:
         path = osp.join(folder, SHARD_META)
@@ -404,6 +418,10 @@ def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False) -
             osp.join(out_dir, KEYPOINTS_JSON), coco_document(images, keypoints, [category]), fsync)
     atomic_write_json(osp.join(out_dir, DATASET_META), meta, fsync)
     write_manifest(out_dir, manifest, fsync)
+    if card:
+        # imported here: the card draws its gallery with the toolboxes' visualizers
+        from ..card import write_dataset_card
+        write_dataset_card(out_dir, fsync=fsync)
     return dict(num_samples=len(manifest), num_accepted=len(manifest) - sum(rejected.values()),
                 rejected=dict(sorted(rejected.items())), num_instances=len(instances),
                 num_keypoints=len(keypoints))

@@ -1,0 +1,359 @@
+"""Training on samples generated while the model trains (online generation).
+
+:class:`StreamingSyntheticDataset` reads a stream folder
+(:mod:`mmdatasetdm.generation.stream`) written by ``tools/generate.py
+--stream``: index ``k`` is the ``k``-th accepted sample of the run, and
+``__getitem__`` waits until it is written. :class:`StreamSampler` yields the
+stream's indices in increasing blocks, shuffled within a block and mixed with
+the real part of a ``ConcatDataset``, as a pure function of (seed, position),
+so that a resumed run starts where it stopped without drawing the skipped
+batches. :class:`~mmdatasetdm.engine.OnlineGenerationHook` starts the generator
+and writes the consumer's position.
+"""
+import bisect
+import os.path as osp
+import time
+from typing import List, Optional, Tuple
+
+import numpy as np
+from mmengine.dataset import BaseDataset, ConcatDataset
+from mmengine.dist import get_dist_info, sync_random_seed
+from torch.utils.data import Sampler
+
+from mmdatasetdm.fileio import SHARD_META, read_json
+from mmdatasetdm.generation.stream import GENERATOR_STATE, StreamIndex, read_state
+from mmdatasetdm.registry import DATA_SAMPLERS, DATASETS
+from .synthetic import SampleLoadError, class_id_map
+
+
+@DATASETS.register_module()
+class StreamingSyntheticDataset(BaseDataset):
+    """The samples of a running generator, in the order it accepts them.
+
+    Wraps a synthetic dataset type for its metainfo (the real dataset's, so
+    it mixes in ``ConcatDataset``), its pipeline and its reading of a sample;
+    the wrapped type is built without loading anything (``lazy_init``).
+
+    Index ``k`` is the ``k``-th accepted sample of the generation run (index
+    order), the same sample in every run of one generation config; the
+    dataset's length is the run's nominal length ``num_samples``. Reading
+    index ``k`` waits (polling the part files) until the sample's manifest
+    line is written; a sample that does not arrive within ``timeout`` seconds,
+    or a generator that failed, is an error naming the folder and the index.
+
+    Args:
+        stream_dir (str): the stream folder (``tools/generate.py --stream --out``).
+        num_samples (int): the run's nominal length (accepted samples the
+            training run reads; the generator is told to stop there).
+        dataset (dict): the wrapped synthetic dataset config, e.g.
+            ``dict(type='mmdatasetdm.SyntheticSegDataset', pipeline=...,
+            metainfo_from=...)`` (its ``data_root`` is the stream folder).
+            Supported: ``SyntheticSegDataset``.
+        window (int): accepted samples the generator may run ahead of the
+            training job (passed to the generator; :class:`StreamSampler`
+            shuffles within half of it).
+        timeout (float): seconds to wait for a sample.
+        poll_interval (float): seconds between looks at the stream folder.
+    """
+
+    def __init__(self, stream_dir: str, num_samples: int, dataset: dict, window: int = 64,
+                 timeout: float = 600.0, poll_interval: float = 0.2):
+        if num_samples <= 0:
+            raise ValueError(f'num_samples must be positive, got {num_samples}')
+        if window <= 0:
+            raise ValueError(f'window must be positive, got {window}')
+        self.stream_dir = str(stream_dir)
+        self.num_samples = int(num_samples)
+        self.window = int(window)
+        self.timeout = float(timeout)
+        self.poll_interval = float(poll_interval)
+        self.inner = DATASETS.build(dict(dataset, data_root=self.stream_dir, lazy_init=True))
+        from .synthetic_seg import SyntheticSegDataset
+        if not isinstance(self.inner, SyntheticSegDataset):
+            raise NotImplementedError(
+                f'StreamingSyntheticDataset reads SyntheticSegDataset streams so far, not '
+                f'{type(self.inner).__name__}')
+        self._metainfo = self.inner.metainfo
+        self.pipeline = self.inner.pipeline
+        self.data_root = self.stream_dir
+        self.test_mode = False
+        self.index = StreamIndex(self.stream_dir)
+        self._label_map = None
+        self._fully_initialized = True
+
+    # BaseDataset's loading does not apply: nothing is read until a sample is asked for
+    def full_init(self):
+        self._fully_initialized = True
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def _shard_classes(self, folder: str) -> list:
+        meta = read_json(osp.join(folder, SHARD_META))
+        classes = meta.get('classes')
+        if not classes:
+            raise ValueError(f'{osp.join(folder, SHARD_META)} names no classes')
+        return classes
+
+    def resolve(self, position: int) -> Tuple[int, str, dict]:
+        """Wait for stream position ``position``; returns (sample index, shard folder, part)."""
+        deadline = time.time() + self.timeout
+        while self.index.refresh(max_position=position) <= position:
+            state = read_state(self.stream_dir, GENERATOR_STATE) or {}
+            if state.get('state') == 'failed':
+                raise RuntimeError(f'the generator of stream {self.stream_dir} failed (sample '
+                                   f'{position} never arrives): {state.get("error")}')
+            if state.get('state') in ('finished', 'stopped') and \
+                    self.index.refresh(max_position=position) <= position:
+                raise RuntimeError(
+                    f'the generator of stream {self.stream_dir} {state["state"]} with '
+                    f'{len(self.index)} accepted samples; sample {position} was asked for (the '
+                    f'dataset has num_samples={self.num_samples}); restart it (tools/generate.py '
+                    'GEN_CONFIG --stream) or lower num_samples')
+            if time.time() > deadline:
+                raise TimeoutError(
+                    f'stream {self.stream_dir}: sample {position} (the {position}-th accepted '
+                    f'sample) did not arrive within {self.timeout:.0f} s; {len(self.index)} '
+                    f'accepted samples so far, generator state {state or "(none)"}; is the '
+                    'generator running (mmdatasetdm.OnlineGenerationHook with start=True in '
+                    'custom_hooks, or tools/generate.py GEN_CONFIG --stream --out '
+                    f'{self.stream_dir}) and is the hook writing the consumer position?')
+            time.sleep(self.poll_interval)
+        return self.index.samples[position]
+
+    def get_data_info(self, idx: int) -> dict:
+        """The data info of stream position ``idx`` (waits for it)."""
+        if not 0 <= idx < self.num_samples:
+            raise IndexError(f'index {idx} out of range [0, {self.num_samples}) of stream '
+                             f'{self.stream_dir}')
+        sample_index, folder, part = self.resolve(idx)
+        line = part['manifest']
+        missing = [rel for rel in line['files'].values() if not osp.isfile(osp.join(folder, rel))]
+        if missing:
+            raise FileNotFoundError(
+                f'stream {self.stream_dir}: the files of sample {idx} (index {sample_index}: '
+                f'{missing}) were deleted: the training job passed it by more than the window; '
+                'a run that needs it again (an older checkpoint, a new run on this folder) '
+                'needs a new stream folder')
+        return self._seg_info(idx, sample_index, folder, line)
+
+    def _seg_info(self, idx: int, sample_index: int, folder: str, line: dict) -> dict:
+        inner = self.inner
+        if self._label_map is None:
+            generator_classes = self._shard_classes(folder)
+            mapping = class_id_map(generator_classes, inner.metainfo['classes'], inner.class_map,
+                                   inner.drop_classes, source=self.stream_dir)
+            self._generator_classes = generator_classes
+            self._label_map = (False if all(k == v for k, v in mapping.items()) else mapping)
+        files = line['files']
+        if 'semantic' not in files:
+            raise ValueError(f'sample {sample_index} of {self.stream_dir} has no semantic mask: '
+                             'the stream was not generated by a semantic decoder')
+        seg_map_path = osp.join(folder, files['semantic'])
+        recorded = (line.get('scores') or {}).get('class_fractions')
+        if recorded is not None:
+            inner._check_ids((int(k) for k in recorded), self._generator_classes, seg_map_path,
+                             'its manifest line records')
+        return dict(img_path=osp.join(folder, files['image']), seg_map_path=seg_map_path,
+                    label_map=self._label_map or None, reduce_zero_label=False, seg_fields=[],
+                    prompt=line['prompt'], sample_idx=idx, stream_index=sample_index)
+
+    def prepare_data(self, idx: int):
+        info = self.get_data_info(idx)
+        try:
+            return self.pipeline(info)
+        except Exception as err:
+            files = [str(info[k]) for k in ('img_path', 'seg_map_path') if info.get(k)]
+            raise SampleLoadError(f'sample {idx} of stream {self.stream_dir} cannot be loaded '
+                                  f'({", ".join(files)}): {type(err).__name__}: {err}') from err
+
+    def __getitem__(self, idx: int) -> dict:
+        # no re-draw of another index on failure (BaseDataset's): a stream sample is unique
+        data = self.prepare_data(idx)
+        if data is None:
+            raise SampleLoadError(f'sample {idx} of stream {self.stream_dir}: the pipeline '
+                                  'dropped it; a stream dataset cannot skip samples')
+        return data
+
+
+def split_stream(dataset) -> Tuple[StreamingSyntheticDataset, int, List[int]]:
+    """The stream of a dataset, its offset, and the indices of the other (real) samples.
+
+    Args:
+        dataset: a :class:`StreamingSyntheticDataset`, or a ``ConcatDataset``
+            holding exactly one (the others are the real part).
+
+    Returns:
+        tuple: the stream dataset, the global index of its position 0, and
+        the global indices of the real samples.
+    """
+    if isinstance(dataset, StreamingSyntheticDataset):
+        return dataset, 0, []
+    if isinstance(dataset, ConcatDataset):
+        found = [i for i, d in enumerate(dataset.datasets)
+                 if isinstance(d, StreamingSyntheticDataset)]
+        if len(found) == 1:
+            i = found[0]
+            start = dataset.cumulative_sizes[i - 1] if i else 0
+            stop = dataset.cumulative_sizes[i]
+            real = [k for k in range(len(dataset)) if not start <= k < stop]
+            return dataset.datasets[i], start, real
+    raise TypeError(f'StreamSampler needs a StreamingSyntheticDataset, or a ConcatDataset with '
+                    f'exactly one, got {type(dataset).__name__}')
+
+
+@DATA_SAMPLERS.register_module()
+class StreamSampler(Sampler):
+    """Stream indices in increasing blocks, shuffled within a block and mixed with real ones.
+
+    The stream's positions are cut into blocks of ``block`` consecutive
+    positions; block ``j`` is yielded together with its share of real draws
+    (``real_ratio`` real samples per stream sample), in an order shuffled by
+    (seed, j). Real draws run through successive permutations of the real
+    indices (seeded by (seed, pass)), so the real part repeats as often as
+    needed while each stream sample is read once. Item ``p`` of the sequence
+    is a pure function of (seed, p): a resumed run starts at its position
+    (:meth:`set_start`) and sees exactly the samples of an uninterrupted run.
+
+    Since the generator stays within ``window`` accepted samples of the
+    position the hook writes when a block starts, ``block`` is at most half
+    the dataset's ``window``. The sequence has one pass (``len``): a second
+    one would need samples whose files were deleted, and raises. With several
+    ranks, rank ``r`` takes items ``r, r + world_size, ...``.
+
+    Args:
+        dataset: a :class:`StreamingSyntheticDataset` or a ``ConcatDataset``
+            with one (real + stream).
+        block (int, optional): stream positions shuffled together (default
+            half the stream's window).
+        real_ratio (float, optional): real samples per stream sample (default:
+            the real part's length over the stream's, what shuffling the
+            ``ConcatDataset`` would give).
+        shuffle (bool): shuffle within blocks and real passes.
+        seed (int, optional): the random seed (the runner passes its seed).
+    """
+
+    def __init__(self, dataset, block: Optional[int] = None, real_ratio: Optional[float] = None,
+                 shuffle: bool = True, seed: Optional[int] = None):
+        self.dataset = dataset
+        self.stream, self.offset, self.real = split_stream(dataset)
+        n = len(self.stream)
+        limit = max(self.stream.window // 2, 1)
+        self.block = limit if block is None else int(block)
+        if not 0 < self.block <= limit:
+            raise ValueError(f'block ({self.block}) must be positive and at most half the '
+                             f'stream\'s window ({self.stream.window})')
+        if real_ratio is not None and real_ratio < 0:
+            raise ValueError(f'real_ratio must be >= 0, got {real_ratio}')
+        if real_ratio and not self.real:
+            raise ValueError('real_ratio is set but the dataset has no real part')
+        self.real_ratio = real_ratio
+        self.shuffle = shuffle
+        self.seed = sync_random_seed() if seed is None else int(seed)
+        self.rank, self.world_size = get_dist_info()
+        starts = [min(j * self.block, n) for j in range(-(-n // self.block) + 1)]
+        self._stream_starts = starts
+        self._real_starts = [self._real_before(s) for s in starts]
+        self._item_starts = [s + r for s, r in zip(starts, self._real_starts)]
+        self.total = self._item_starts[-1]
+        self.start = 0
+        self.requested = 0
+        self.epoch = 0
+        self.listener = None  # called with the item count when a block starts (see the hook)
+        self._cache = {}
+
+    def _real_before(self, position: int) -> int:
+        """Real draws that come with the stream positions below ``position``."""
+        if self.real_ratio is None:
+            return position * len(self.real) // len(self.stream)
+        return int(position * self.real_ratio)
+
+    def __len__(self) -> int:
+        remaining = max(self.total - self.start - self.rank, 0)
+        return -(-remaining // self.world_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Set the pass (only the first exists)."""
+        self.epoch = epoch
+
+    def set_start(self, items: int) -> None:
+        """Start the next iteration at item ``items`` of the (global) sequence."""
+        if not 0 <= items <= self.total:
+            raise ValueError(f'start {items} is outside the sequence [0, {self.total}]')
+        self.start = self.requested = int(items)
+
+    def _rng(self, *key) -> np.random.Generator:
+        return np.random.default_rng([self.seed % 2**32, *key])
+
+    def _block_codes(self, j: int) -> np.ndarray:
+        """Block ``j``'s items: stream position k as k, real draw q as -(q + 1)."""
+        key = ('block', j)
+        if key not in self._cache:
+            codes = np.concatenate([
+                np.arange(self._stream_starts[j], self._stream_starts[j + 1]),
+                -1 - np.arange(self._real_starts[j], self._real_starts[j + 1])])
+            if self.shuffle:
+                codes = codes[self._rng(0, j).permutation(len(codes))]
+            self._cache = {k: v for k, v in self._cache.items() if k[0] != 'block'}
+            self._cache[key] = codes
+        return self._cache[key]
+
+    def _real_index(self, draw: int) -> int:
+        rounds, rest = divmod(draw, len(self.real))
+        key = ('real', rounds)
+        if key not in self._cache:
+            order = np.arange(len(self.real))
+            if self.shuffle:
+                order = self._rng(1, rounds).permutation(len(self.real))
+            self._cache = {k: v for k, v in self._cache.items() if k[0] != 'real'}
+            self._cache[key] = order
+        return self.real[int(self._cache[key][rest])]
+
+    def _locate(self, item: int) -> Tuple[int, int]:
+        j = bisect.bisect_right(self._item_starts, item) - 1
+        return j, item - self._item_starts[j]
+
+    def item(self, item: int) -> Tuple[str, int]:
+        """Item ``item`` of the sequence: ``('stream', position)`` or ``('real', index)``."""
+        if not 0 <= item < self.total:
+            raise IndexError(f'item {item} outside the sequence [0, {self.total})')
+        j, offset = self._locate(item)
+        code = int(self._block_codes(j)[offset])
+        return ('stream', code) if code >= 0 else ('real', self._real_index(-1 - code))
+
+    def index_of(self, item: int) -> int:
+        """The dataset index of item ``item`` of the sequence."""
+        kind, value = self.item(item)
+        return self.offset + value if kind == 'stream' else value
+
+    def stream_frontier(self, items: int) -> int:
+        """The lowest stream position not among the first ``items`` items."""
+        if items >= self.total:
+            return len(self.stream)
+        j, offset = self._locate(items)
+        codes = self._block_codes(j)[:offset]
+        taken = set(codes[codes >= 0].tolist())
+        position = self._stream_starts[j]
+        while position in taken:
+            position += 1
+        return position
+
+    def __iter__(self):
+        if self.epoch > 0:
+            raise RuntimeError(
+                f'the stream {self.stream.stream_dir} is read once ({len(self.stream)} samples '
+                f'with the real ones: {self.total} items) and the run asks for more: raise the '
+                'StreamingSyntheticDataset\'s num_samples (or lower max_iters)')
+        item = self.start + self.rank
+        self.requested = self.start
+        block = None
+        while item < self.total:
+            j = bisect.bisect_right(self._item_starts, item) - 1
+            if j != block:
+                block = j
+                # the consumer position moves before a sample of the new block is asked for
+                if self.listener is not None:
+                    self.listener(item - self.rank)
+            self.requested = item - self.rank + self.world_size
+            yield self.index_of(item)
+            item += self.world_size

@@ -1,0 +1,4 @@
+"""Hooks of mmdatasetdm."""
+from .online_generation import OnlineGenerationHook
+
+__all__ = ['OnlineGenerationHook']
