@@ -7,14 +7,14 @@ The toolbox dataset classes are imported (and registered in
 """
 from importlib.util import find_spec
 
-__all__ = []
+from .streaming import StreamingSyntheticDataset, StreamSampler
+
+__all__ = ['StreamingSyntheticDataset', 'StreamSampler']
 
 if find_spec('mmseg') is not None:
-    from .streaming import StreamingSyntheticDataset, StreamSampler  # noqa: F401
     from .synthetic_depth import SyntheticDepthDataset  # noqa: F401
     from .synthetic_seg import SyntheticSegDataset  # noqa: F401
-    __all__ += ['SyntheticSegDataset', 'SyntheticDepthDataset', 'StreamingSyntheticDataset',
-                'StreamSampler']
+    __all__ += ['SyntheticSegDataset', 'SyntheticDepthDataset']
 if find_spec('mmdet') is not None:
     from .synthetic_instance import SyntheticInstanceDataset  # noqa: F401
     __all__ += ['SyntheticInstanceDataset']

@@ -237,3 +237,59 @@ def test_stream_sampler_is_a_function_of_seed_and_position(tmp_path):
     sampler.set_epoch(1)
     with pytest.raises(RuntimeError, match='is read once'):
         list(sampler)
+
+
+@pytest.mark.parametrize('task', ['depth', 'instance'])
+def test_depth_and_instance_streams_read_like_the_fixed_set(task, small_world, tmp_path):
+    """Position k of a stream is the fixed set's k-th accepted sample, through the same
+    dataset type: the same image, depth map or instances (boxes, labels, masks) after the
+    same pipeline. The set holds a rejected sample, which has no position."""
+    import numpy as np
+    from mmengine.registry import init_default_scope
+
+    from mmdatasetdm.registry import DATASETS
+    from tests.test_datasets.synthetic_sets import depth_from_world, instances_from_world
+    if task == 'depth':
+        root = depth_from_world(small_world, 'test', str(tmp_path / 'set'), num=6)
+        inner = dict(type='mmdatasetdm.SyntheticDepthDataset',
+                     metainfo_from='mmdatasetdm.DemoWorldDepthDataset',
+                     pipeline=[dict(type='LoadImageFromFile'),
+                               dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3),
+                               dict(type='PackSegInputs', meta_keys=('img_path', 'category_id'))])
+        scope = 'mmseg'
+    else:
+        root = instances_from_world(small_world, 'test', str(tmp_path / 'set'), num=6)
+        inner = dict(type='mmdatasetdm.SyntheticInstanceDataset',
+                     metainfo_from='mmdatasetdm.DemoWorldDetDataset',
+                     pipeline=[dict(type='LoadImageFromFile'),
+                               dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+                               dict(type='PackDetInputs')])
+        scope = 'mmdet'
+    init_default_scope(scope)
+    fixed = DATASETS.build(dict(inner, data_root=root))
+    accepted = [line for line in read_manifest(root) if line['accepted']]
+    assert len(accepted) == len(fixed) < len(read_manifest(root))  # one sample was rejected
+    # the set's shard folder is what a stream folder holds (the generator writes it the same)
+    stream = DATASETS.build(dict(type='mmdatasetdm.StreamingSyntheticDataset', stream_dir=root,
+                                 num_samples=len(fixed), dataset=inner, timeout=5))
+    assert stream.metainfo == fixed.metainfo
+    for k in range(len(fixed)):
+        want, got = fixed[k], stream[k]
+        name = osp.basename(accepted[k]['files']['image'])
+        assert osp.basename(got['data_samples'].img_path) == name
+        assert osp.basename(want['data_samples'].img_path) == name
+        assert np.array_equal(got['inputs'].numpy(), want['inputs'].numpy())
+        if task == 'depth':
+            assert np.array_equal(got['data_samples'].gt_depth_map.data.numpy(),
+                                  want['data_samples'].gt_depth_map.data.numpy())
+            assert got['data_samples'].category_id == want['data_samples'].category_id
+        else:
+            g, w = got['data_samples'].gt_instances, want['data_samples'].gt_instances
+            assert len(g) == len(w) > 0
+            assert np.array_equal(g.bboxes.numpy(), w.bboxes.numpy())
+            assert np.array_equal(g.labels.numpy(), w.labels.numpy())
+            assert np.array_equal(g.masks.masks, w.masks.masks)
+    with pytest.raises(TimeoutError, match=f'sample {len(fixed)}'):
+        DATASETS.build(dict(type='mmdatasetdm.StreamingSyntheticDataset', stream_dir=root,
+                            num_samples=len(fixed) + 1, dataset=inner, timeout=0.5,
+                            poll_interval=0.1))[len(fixed)]
