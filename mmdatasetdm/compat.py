@@ -14,17 +14,12 @@ test that fails without it (tests/test_compat.py).
 3. mmcv's ``MultiScaleDeformableAttention`` calls its compiled CUDA kernel for
    every CUDA tensor whenever torch sees a GPU, even when mmcv was built with
    CPU ops only (the default install), and fails on the first GPU batch.
-   :func:`use_pytorch_deform_attn_fallback` gives chosen modules (the
-   P-Decoder's deformable encoder) mmcv's own pure-PyTorch implementation
-   whenever the compiled op for the tensor's device is missing. Applied per
-   module, not on import.
+   :func:`use_pytorch_deform_attn_without_cuda_ops` (called when a P-Decoder's
+   deformable encoder is built, not on import) then sends every call to mmcv's
+   own pure-PyTorch implementation.
 """
-from contextlib import contextmanager
-from typing import Union
-
 import numpy as np
 import torch
-from torch import nn
 
 _APPLIED = False
 
@@ -73,64 +68,20 @@ def mmcv_has_cuda_ops() -> bool:
     return get_compiling_cuda_version() not in ('not available', '', None)
 
 
-def needs_pytorch_deform_attn(device: Union[str, torch.device]) -> bool:
-    """True when mmcv would call a compiled deformable-attention kernel that
-    this mmcv build does not have: a CUDA tensor and an mmcv built without CUDA
-    ops. (CPU tensors always take mmcv's PyTorch path.)"""
-    return torch.device(device).type == 'cuda' and not mmcv_has_cuda_ops()
+def use_pytorch_deform_attn_without_cuda_ops() -> bool:
+    """With an mmcv built without its CUDA ops, make mmcv's ``MultiScaleDeformableAttention``
+    take its pure-PyTorch path (``multi_scale_deformable_attn_pytorch``) on every device.
 
-
-@contextmanager
-def pytorch_deform_attn():
-    """Inside this block mmcv's ``MultiScaleDeformableAttention`` takes its
-    pure-PyTorch path (``multi_scale_deformable_attn_pytorch``) on every device."""
-    import mmcv.ops.multi_scale_deform_attn as msda
-    saved = msda.IS_CUDA_AVAILABLE
-    msda.IS_CUDA_AVAILABLE = False
-    try:
-        yield
-    finally:
-        msda.IS_CUDA_AVAILABLE = saved
-
-
-def _deform_attn_class():
-    from mmcv.ops import MultiScaleDeformableAttention
-
-    class DeviceAwareDeformAttention(MultiScaleDeformableAttention):
-        """mmcv's ``MultiScaleDeformableAttention`` (same parameters, same
-        results) that falls back to mmcv's PyTorch implementation when the
-        compiled kernel for its device is missing."""
-
-        def forward(self, *args, **kwargs):
-            if needs_pytorch_deform_attn(self.value_proj.weight.device):
-                with pytorch_deform_attn():
-                    return super().forward(*args, **kwargs)
-            return super().forward(*args, **kwargs)
-
-    return DeviceAwareDeformAttention
-
-
-_DEVICE_AWARE_DEFORM_ATTN = None
-
-
-def use_pytorch_deform_attn_fallback(module: nn.Module) -> int:
-    """Give every ``MultiScaleDeformableAttention`` inside ``module`` the
-    fallback of :func:`needs_pytorch_deform_attn`.
-
-    The modules keep their parameters, buffers and state (only their class
-    changes to a subclass whose ``forward`` picks the implementation), so
-    checkpoints and initialisation are unchanged.
+    mmcv decides per call with its module flag ``IS_CUDA_AVAILABLE`` (whether torch sees a
+    GPU) and then calls a CUDA kernel this build does not have. The flag is set to what is
+    true of this mmcv (no CUDA kernel), once per process: thread-safe, and the modules keep
+    their class, parameters and checkpoints. An mmcv with CUDA ops is left alone.
 
     Returns:
-        int: how many modules were given the fallback.
+        bool: whether the PyTorch path was chosen.
     """
-    global _DEVICE_AWARE_DEFORM_ATTN
-    from mmcv.ops import MultiScaleDeformableAttention
-    if _DEVICE_AWARE_DEFORM_ATTN is None:
-        _DEVICE_AWARE_DEFORM_ATTN = _deform_attn_class()
-    count = 0
-    for sub in module.modules():
-        if type(sub) is MultiScaleDeformableAttention:
-            sub.__class__ = _DEVICE_AWARE_DEFORM_ATTN
-            count += 1
-    return count
+    if mmcv_has_cuda_ops():
+        return False
+    import mmcv.ops.multi_scale_deform_attn as msda
+    msda.IS_CUDA_AVAILABLE = False
+    return True

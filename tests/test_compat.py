@@ -76,7 +76,7 @@ def _deform_attention():
     from mmcv.ops import MultiScaleDeformableAttention
     torch.manual_seed(0)
     return MultiScaleDeformableAttention(embed_dims=16, num_heads=2, num_levels=2, num_points=2,
-                                         batch_first=True)
+                                         batch_first=True).eval()  # no dropout
 
 
 def _deform_inputs():
@@ -89,29 +89,18 @@ def _deform_inputs():
                 level_start_index=start)
 
 
-def test_deform_attention_falls_back_where_the_compiled_kernel_is_missing(monkeypatch):
+def test_deform_attention_takes_the_pytorch_path_without_cuda_ops(monkeypatch):
     """mmcv calls its compiled CUDA kernel for any CUDA tensor when torch sees a GPU; with a
-    CPU-ops mmcv (this install) that kernel is missing. The fallback takes mmcv's PyTorch path
-    then: decided per device, the same numbers, the flag restored after each call."""
+    CPU-ops mmcv (this install) that kernel is missing. Then mmcv's flag is set to the truth
+    and every call takes mmcv's PyTorch path, with the same numbers; an mmcv with CUDA ops is
+    left alone."""
     import mmcv.ops.multi_scale_deform_attn as msda
-    from mmcv.ops import MultiScaleDeformableAttention, get_compiling_cuda_version
+    from mmcv.ops import get_compiling_cuda_version
 
     from mmdatasetdm import compat
     assert compat.mmcv_has_cuda_ops() == (get_compiling_cuda_version() != 'not available')
-    monkeypatch.setattr(compat, 'mmcv_has_cuda_ops', lambda: False)
-    assert compat.needs_pytorch_deform_attn('cuda:0')
-    assert not compat.needs_pytorch_deform_attn('cpu')
-    monkeypatch.setattr(compat, 'mmcv_has_cuda_ops', lambda: True)
-    assert not compat.needs_pytorch_deform_attn(torch.device('cuda', 1))
-
     stock = _deform_attention()
     expected = stock(**_deform_inputs())
-    wrapped = torch.nn.Sequential(_deform_attention())
-    assert compat.use_pytorch_deform_attn_fallback(wrapped) == 1
-    attention = wrapped[0]
-    assert isinstance(attention, MultiScaleDeformableAttention)
-    assert attention.state_dict().keys() == stock.state_dict().keys()
-
     seen = []
     pytorch_path = msda.multi_scale_deformable_attn_pytorch
 
@@ -121,29 +110,30 @@ def test_deform_attention_falls_back_where_the_compiled_kernel_is_missing(monkey
 
     monkeypatch.setattr(msda, 'multi_scale_deformable_attn_pytorch', spy)
     monkeypatch.setattr(msda, 'IS_CUDA_AVAILABLE', True)  # as on a GPU machine
-    monkeypatch.setattr(compat, 'needs_pytorch_deform_attn', lambda device: True)
-    out = attention(**_deform_inputs())
-    assert seen == [False]  # the compiled branch was switched off for this call
-    assert msda.IS_CUDA_AVAILABLE is True  # and back on after it
-    assert torch.equal(out, expected)
-    monkeypatch.setattr(compat, 'needs_pytorch_deform_attn', lambda device: False)
-    attention(**_deform_inputs())
-    assert seen == [False, True]  # no fallback wanted: mmcv decides as always
+    monkeypatch.setattr(compat, 'mmcv_has_cuda_ops', lambda: True)
+    assert not compat.use_pytorch_deform_attn_without_cuda_ops()
+    assert msda.IS_CUDA_AVAILABLE is True  # a CUDA build keeps its kernels
+    monkeypatch.setattr(compat, 'mmcv_has_cuda_ops', lambda: False)
+    assert compat.use_pytorch_deform_attn_without_cuda_ops()
+    assert msda.IS_CUDA_AVAILABLE is False  # no CUDA tensor reaches the missing kernel
+    out = stock(**_deform_inputs())
+    assert seen == [False] and torch.equal(out, expected)
 
 
-def test_the_pixel_decoder_uses_the_fallback():
-    from mmcv.ops import MultiScaleDeformableAttention
+def test_the_pixel_decoder_sets_up_the_pytorch_path(monkeypatch):
+    import mmcv.ops.multi_scale_deform_attn as msda
     from mmengine.config import ConfigDict
 
     import mmdatasetdm  # noqa: F401
+    from mmdatasetdm import compat
     from mmdatasetdm.models.necks import HypercolumnPixelDecoder
-    decoder = HypercolumnPixelDecoder(
+    monkeypatch.setattr(msda, 'IS_CUDA_AVAILABLE', True)
+    monkeypatch.setattr(compat, 'mmcv_has_cuda_ops', lambda: False)
+    HypercolumnPixelDecoder(
         in_channels=[8, 8], strides=[8, 16], feat_channels=16, out_channels=16,
         norm_cfg=dict(type='GN', num_groups=4),
         encoder=ConfigDict(num_layers=2, layer_cfg=dict(
             self_attn_cfg=dict(embed_dims=16, num_heads=2, num_levels=3),
             ffn_cfg=dict(embed_dims=16, feedforward_channels=32))),
         positional_encoding=dict(num_feats=8))
-    layers = [m for m in decoder.modules() if isinstance(m, MultiScaleDeformableAttention)]
-    assert len(layers) == 2
-    assert all(type(m).__name__ == 'DeviceAwareDeformAttention' for m in layers)
+    assert msda.IS_CUDA_AVAILABLE is False

@@ -85,6 +85,10 @@ class PerceptionDecoder:
         if cfg_options:
             cfg.merge_from_dict(cfg_options)
         init_default_scope(cfg.get('default_scope', 'mmdatasetdm'))
+        backbone = cfg.model.get('backbone', {})
+        if backbone.get('dtype') == 'auto':
+            # 'auto' means fp16 on a GPU; this decoder's device decides, not the host's GPUs
+            backbone.dtype = 'fp16' if torch.device(device).type == 'cuda' else 'fp32'
         if cfg.model.get('test_cfg', {}).get('flip_test'):
             # the captured features are those of the generated view only: a flipped view
             # would be decoded from the unflipped features

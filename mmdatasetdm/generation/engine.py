@@ -31,7 +31,7 @@ from mmengine.utils import ProgressBar
 
 from mmdatasetdm.diffusion import CaptureSampler, SamplingConfig
 from mmdatasetdm.fileio import (DATASET_META, INSTANCES_JSON, KEYPOINTS_JSON, MANIFEST,
-                                list_shard_dirs, read_json, shard_dir)
+                                is_temp_name, list_shard_dirs, read_json, shard_dir)
 from mmdatasetdm.fileio.synthetic_format import CARD_GALLERY, CARD_README, SAMPLE_DIRS, SHARDS_DIR
 from mmdatasetdm.utils import library_versions
 from .annotations import ANNOTATORS, PROMPTED_CLASS_TRUNCATED, FilterConfig, reject
@@ -161,7 +161,8 @@ class GenerationEngine:
         entries = sorted(os.listdir(out_dir))
         if not entries:
             return
-        foreign = [e for e in entries if e not in RUN_ENTRIES]
+        # an atomic write in progress (or cut short) leaves a temporary name: not foreign
+        foreign = [e for e in entries if e not in RUN_ENTRIES and not is_temp_name(e)]
         problem = None
         if foreign:
             problem = (f'it holds {foreign[:5]}{" ..." if len(foreign) > 5 else ""}, which '

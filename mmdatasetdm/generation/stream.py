@@ -340,9 +340,13 @@ def main(argv=None) -> None:
     parser.add_argument('--idle-timeout', type=float, default=1800.0)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    try:
+        cfg = Config.fromfile(args.config)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+    except BaseException as err:  # the training job waits on generator.json: tell it now
+        mark_failed(args.out, err)
+        raise
     stats = generate_stream(cfg, args.out, args.window, args.num, device=args.device,
                             idle_timeout=args.idle_timeout or None,
                             log=lambda line: print(line, flush=True))

@@ -23,7 +23,8 @@ their ``attention`` dicts   ``strides`` (the backbone's attention
                             strides; a written subset is allowed) and,
                             for ``tokens='all'``, ``num_tokens``
 data preprocessors          ``size_divisor`` / ``pad_size_divisor`` (a
-                            written value must be a multiple)
+                            written value, or a fixed ``size``, must be
+                            a multiple)
 =========================== ============================================
 """
 import copy
@@ -110,6 +111,13 @@ class _Filler:
         if key is None:
             return
         divisor = self.shape.size_divisor
+        size = cfg.get('size')
+        if size is not None:  # a fixed pad size excludes a divisor (mmseg's stack_batch)
+            if any(int(side) % divisor for side in size):
+                raise ValueError(f'{path}.size = {list(size)} is not a multiple of the '
+                                 f'diffusion backbone\'s size divisor {divisor} '
+                                 f'({self.shape.source})')
+            return
         if cfg.get(key) is None:
             cfg[key] = divisor
         elif cfg[key] % divisor:

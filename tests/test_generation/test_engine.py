@@ -163,3 +163,17 @@ def test_torchrun_two_ranks_equal_one_process(tmp_path, semantic_checkpoint, tin
     assert '[rank 0/2]' in out.stdout and '[rank 1/2]' in out.stdout
     assert sorted(os.listdir(osp.join(double, 'shards'))) == ['rank00000', 'rank00001']
     assert _hashes(single) == _hashes(double)
+
+
+def test_auto_dtype_follows_the_decoder_device(monkeypatch, semantic_checkpoint, tiny_sd_folder):
+    """A P-Decoder config's dtype='auto' means fp16 on a GPU: a decoder run on the CPU of a
+    machine that has GPUs (tools/generate.py --device cpu) builds its frozen model in fp32."""
+    import torch
+
+    from mmdatasetdm.generation.decoder import PerceptionDecoder
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)  # a GPU host
+    decoder = PerceptionDecoder(
+        config=PDECODER_CFG, checkpoint=semantic_checkpoint,
+        cfg_options={'model.backbone.pretrained': tiny_sd_folder, 'model.backbone.dtype': 'auto'},
+        device='cpu')
+    assert decoder.backbone.components.unet.dtype == torch.float32

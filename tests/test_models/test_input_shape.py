@@ -116,6 +116,13 @@ def test_a_written_value_that_disagrees_is_named(tiny_sd_folder):
     model['data_preprocessor'] = dict(model['data_preprocessor'], size_divisor=32)
     with pytest.raises(ValueError, match=r'size_divisor = 32 is not a multiple .* 64'):
         complete_from_backbone(model)
+    # a fixed pad size excludes a divisor (mmseg's stack_batch asserts one of the two)
+    model['data_preprocessor'] = dict(model['data_preprocessor'], size_divisor=None,
+                                      size=(128, 192))
+    assert complete_from_backbone(model)['data_preprocessor']['size_divisor'] is None
+    model['data_preprocessor']['size'] = (128, 100)
+    with pytest.raises(ValueError, match=r'size = \[128, 100\] is not a multiple .* 64'):
+        complete_from_backbone(model)
 
 
 def test_other_backbones_are_left_alone():

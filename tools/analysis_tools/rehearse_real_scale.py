@@ -93,7 +93,8 @@ def parse_args(argv=None):
     parser.add_argument('--no-dist', action='store_true', help='skip the 2-rank generation')
     parser.add_argument('--work-dir', help='where to write (default: a new temporary folder)')
     parser.add_argument('--keep', action='store_true',
-                        help='keep the temporary folder (always kept with --work-dir)')
+                        help='keep the temporary folder (always kept with --work-dir or after '
+                        'a failure)')
     parser.add_argument('--json', help='write the stage measurements to this file')
     # the stages this tool runs itself, each in its own process (measured like the others)
     parser.add_argument('--write-model', metavar='DIR', help=argparse.SUPPRESS)
@@ -450,12 +451,14 @@ def main(argv=None):
     print(f'rehearsal of {", ".join(tasks)} at {args.arch} architecture in {work}\n'
           f'NOTE: {RANDOM_WEIGHTS}', flush=True)
     results = {}
+    done = False
     try:
         sd = osp.join(work, f'stable-diffusion-{args.arch}-random')
         stages.run('model', [_python(), __file__, '--write-model', sd, '--arch', args.arch,
                              '--task', args.task])
         for task in tasks:
             results[task] = rehearse(task, args, stages, sd, work)
+        done = True
     finally:
         report = dict(arch=args.arch, size=args.size, iters=args.iters, num=args.num,
                       steps=args.steps, work_dir=work, note=RANDOM_WEIGHTS,
@@ -464,8 +467,10 @@ def main(argv=None):
             with open(args.json, 'w') as f:
                 json.dump(report, f, indent=1, default=str)
         _print_report(report)
-        if not args.work_dir and not args.keep:
+        if done and not args.work_dir and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+        elif not done:
+            print(f'the work folder {work} is kept: it holds the failed stage\'s log')
     return 0
 
 

@@ -208,6 +208,9 @@ class OnlineGenerationHook(Hook):
             runner.logger.info(f'online generation: reusing the generator (pid {state["pid"]}) '
                                f'of {self.stream.stream_dir}')
             return
+        if not osp.isfile(self.config):
+            raise FileNotFoundError(f'OnlineGenerationHook config={self.config}: no such '
+                                    'generation config')
         if self.script is None:
             cmd = [sys.executable, '-m', GENERATOR_MODULE, self.config]
         elif osp.isfile(self.script):
@@ -273,6 +276,12 @@ class OnlineGenerationHook(Hook):
             raise RuntimeError(f'the generator of {self.stream.stream_dir} exited with '
                                f'{self.process.returncode}; see {self._log.name}')
 
+    def after_val_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        """A heartbeat: a long validation must not look like a dead consumer to the
+        generator's idle timeout."""
+        if is_main_process() and self.sampler is not None and batch_idx % 20 == 0:
+            self._write_consumer(self._iter, self._consumed_items)
+
     # ------------------------------------------------------------ stop
     def after_run(self, runner) -> None:
         if self.sampler is None or not is_main_process():
@@ -283,6 +292,11 @@ class OnlineGenerationHook(Hook):
     def _stop_generator(self) -> None:
         if self.process is None:
             return
+        if self.process.poll() is None and self.sampler is not None:
+            try:  # a run that ends without after_run (a crash) tells the generator too
+                self._write_consumer(self._iter, self._consumed_items, finished=True)
+            except OSError:
+                pass
         try:
             self.process.wait(self.stop_timeout)
         except subprocess.TimeoutExpired:

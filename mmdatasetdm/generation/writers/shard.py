@@ -33,7 +33,7 @@ from PIL import Image
 from mmdatasetdm.fileio import (DEFAULT_DEPTH_SCALE, atomic_copy, atomic_write_json, dumps_json,
                                 normalise_image_ext, remove_stale_temps, write_depth, write_image,
                                 write_semantic)
-from mmdatasetdm.fileio.synthetic_format import (CARD_KEY, CARD_README, DATASET_META,
+from mmdatasetdm.fileio.synthetic_format import (CARD_GALLERY, CARD_KEY, CARD_README, DATASET_META,
                                                  FORMAT_VERSION, INSTANCES_JSON, KEYPOINTS_JSON,
                                                  PARTS_DIR, RUN_INFO_KEYS, SHARD_META,
                                                  completed_indices, part_file, read_json,
@@ -352,8 +352,9 @@ def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False,
         fsync (bool): flush files to disk before their renames.
         card (bool, optional): write the dataset card (``README.md``,
             ``gallery.png`` and ``card`` in ``dataset.json``): True always,
-            False never (a card from before is left as it is), None (default)
-            when ``out_dir`` holds a card already.
+            False never (a card from before is removed: it would describe
+            another merge), None (default) when ``out_dir`` holds a card
+            already.
 
     Returns:
         dict: ``num_samples``, ``num_accepted``, ``rejected`` (reason ->
@@ -422,6 +423,10 @@ def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False,
         # imported here: the card draws its gallery with the toolboxes' visualizers
         from ..card import write_dataset_card
         write_dataset_card(out_dir, fsync=fsync)
+    else:
+        for name in (CARD_README, CARD_GALLERY):
+            if osp.isfile(osp.join(out_dir, name)):
+                os.remove(osp.join(out_dir, name))
     return dict(num_samples=len(manifest), num_accepted=len(manifest) - sum(rejected.values()),
                 rejected=dict(sorted(rejected.items())), num_instances=len(instances),
                 num_keypoints=len(keypoints))

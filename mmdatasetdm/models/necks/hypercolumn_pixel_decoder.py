@@ -4,7 +4,7 @@ from typing import List, Optional, Sequence, Tuple
 from mmdet.models.layers import MSDeformAttnPixelDecoder
 from torch import Tensor
 
-from mmdatasetdm.compat import use_pytorch_deform_attn_fallback
+from mmdatasetdm.compat import use_pytorch_deform_attn_without_cuda_ops
 from mmdatasetdm.diffusion import FeaturePyramid
 from mmdatasetdm.registry import MODELS
 from .hypercolumn import HypercolumnNeck
@@ -54,7 +54,7 @@ class HypercolumnPixelDecoder(MSDeformAttnPixelDecoder):
             in_channels=in_channels, in_strides=strides, out_channels=feat_channels,
             out_strides=fused_strides, attention=attention, norm_cfg=norm_cfg, act_cfg=act_cfg)
         # the encoder runs on GPUs even with a CPU-ops mmcv (mmcv's PyTorch path)
-        use_pytorch_deform_attn_fallback(self.encoder)
+        use_pytorch_deform_attn_without_cuda_ops()
 
     def forward(self, pyramid: FeaturePyramid) -> Tuple[Tensor, List[Tensor]]:
         """Returns ``(mask_features, multi_scale_memory)`` like the stock decoder:
