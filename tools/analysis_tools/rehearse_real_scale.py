@@ -447,6 +447,10 @@ def main(argv=None):
     os.makedirs(work, exist_ok=True)
     env = dict(os.environ, PYTHON=_python(), PYTHONPATH=os.pathsep.join(
         p for p in (ROOT, os.environ.get('PYTHONPATH')) if p))
+    # One thread count for every stage: torchrun would give its ranks 1 thread where the
+    # variable is unset, and torch's CPU kernels round differently with another thread count,
+    # so the 1-process and 2-rank sets could not be compared byte for byte.
+    env.setdefault('OMP_NUM_THREADS', str(os.cpu_count() or 1))
     stages = Stages(work, env)
     print(f'rehearsal of {", ".join(tasks)} at {args.arch} architecture in {work}\n'
           f'NOTE: {RANDOM_WEIGHTS}', flush=True)
