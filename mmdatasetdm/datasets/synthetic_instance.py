@@ -75,6 +75,25 @@ class SyntheticInstanceDataset(NamedLoadErrorsMixin, CocoDataset):
         kwargs.setdefault('data_prefix', dict(img='images/'))
         super().__init__(data_root=data_root, metainfo=metainfo, ann_file=ann_file, **kwargs)
 
+    def set_categories(self, categories: Sequence[Mapping], source: str) -> None:
+        """Map the generator's COCO categories onto the real classes by name:
+        ``cat2label`` (generator category id -> real label; dropped categories
+        are left out) and ``cat_ids``.
+
+        Args:
+            categories (Sequence[Mapping]): the generator's ``categories``.
+            source (str): the file or folder they come from (for errors).
+        """
+        if not categories:
+            raise ValueError(f'{source} has no categories: it was not written by an instance '
+                             'decoder run; regenerate it with tools/generate.py')
+        mapping = class_id_map([c['name'] for c in categories], self.metainfo['classes'],
+                               self.class_map, self.drop_classes, source=source,
+                               kind='categories')
+        self.cat2label = {cat['id']: mapping[k] for k, cat in enumerate(categories)
+                          if mapping[k] != IGNORE_INDEX}
+        self.cat_ids = list(self.cat2label)
+
     def load_data_list(self) -> List[dict]:
         """Read the selected samples' images and instances.
 
@@ -88,16 +107,7 @@ class SyntheticInstanceDataset(NamedLoadErrorsMixin, CocoDataset):
         with get_local_path(self.ann_file, backend_args=self.backend_args) as local_path:
             coco = self.COCOAPI(local_path)
         categories = coco.dataset.get('categories') or []
-        if not categories:
-            raise ValueError(f'{self.ann_file} has no categories: it was not written by an '
-                             'instance decoder run; regenerate it with tools/generate.py')
-        mapping = class_id_map([c['name'] for c in categories], self.metainfo['classes'],
-                               self.class_map, self.drop_classes, source=self.ann_file,
-                               kind='categories')
-        # generator category id -> real label (dropped categories are left out)
-        self.cat2label = {cat['id']: mapping[k] for k, cat in enumerate(categories)
-                          if mapping[k] != IGNORE_INDEX}
-        self.cat_ids = list(self.cat2label)
+        self.set_categories(categories, self.ann_file)
         known = {cat['id'] for cat in categories}
         cat_img_map = defaultdict(list)
         data_list = []
