@@ -9,7 +9,6 @@ from collections import Counter
 import numpy as np
 import pytest
 import yaml
-from mmengine.runner import Runner
 from PIL import Image
 
 from mmdatasetdm.fileio import (read_dataset_meta, read_depth, read_json, read_manifest,
@@ -17,12 +16,10 @@ from mmdatasetdm.fileio import (read_dataset_meta, read_depth, read_json, read_m
 from mmdatasetdm.generation.card import (card_summary, dataset_card_facts, generated_roots,
                                          generation_command, recorded_command, size_category,
                                          write_dataset_card)
-from mmdatasetdm.generation.engine import GenerationEngine
 from mmdatasetdm.generation.writers import KeypointMeta, ShardWriter, merge_shards
-from tests.pdecoder_cfg import CONFIGS, tiny_pdecoder_cfg
 from tests.test_generation.conftest import (GENERATE_CFG, PDECODER_CFG, ROOT, generate_cfg,
                                             make_engine)
-from tests.test_generation.test_engine_tasks import TASKS
+from tests.test_generation.test_engine_tasks import TASKS, task_engine
 from tests.tool_module import load_tool
 
 CARD_FILES = ('dataset.json', 'README.md', 'gallery.png')
@@ -233,21 +230,8 @@ def test_a_set_with_a_card_still_loads_and_browsing_shows_the_card(semantic_set,
 
 @pytest.mark.parametrize('task', sorted(TASKS))
 def test_card_of_each_task(task, tmp_path, tiny_sd_folder):
-    config, make_data, ann_file = TASKS[task]
-    root = make_data(str(tmp_path / 'data'), num=2, size=64)
-    cfg = tiny_pdecoder_cfg(config, root, str(tmp_path / 'work'), tiny_sd_folder, 2, ann_file)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    classes = list(cfg.model.backbone.class_names) if task == 'depth' else \
-        list(runner.train_dataloader.dataset.metainfo.get('classes', ['person']))
-    engine = GenerationEngine(
-        decoder=dict(config=osp.join(CONFIGS, config),
-                     checkpoint=osp.join(cfg.work_dir, 'iter_2.pth'),
-                     cfg_options={'model.backbone.pretrained': tiny_sd_folder}),
-        prompts=dict(source=dict(type='TemplatePrompts', classes=classes,
-                                 templates=['a photo of a {cls}']), seed=0),
-        num_samples=3, sampling=dict(steps=2, guidance_scale=2.0), batch_size=3, task=task,
-        filters=dict(min_score=0.0, min_keypoint_score=0.0, require_prompted=False))
+    engine = task_engine(task, tmp_path, tiny_sd_folder, 3, filters=dict(
+        min_score=0.0, min_keypoint_score=0.0, require_prompted=False))
     out = str(tmp_path / 'synth')
     engine.run(out, progress=False)
     engine.merge(out, card=True)

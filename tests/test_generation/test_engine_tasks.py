@@ -4,6 +4,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from mmengine.config import Config
 from mmengine.runner import Runner
 from pycocotools.coco import COCO
 
@@ -21,9 +22,9 @@ TASKS = dict(
 )
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize('task', sorted(TASKS))
-def test_engine_writes_each_task(task, tmp_path, tiny_sd_folder):
+def task_engine(task, tmp_path, tiny_sd_folder, num_samples, filters, cfg_options=None):
+    """Train the task's tiny P-Decoder 2 iterations on toy data and return a
+    GenerationEngine of ``num_samples`` (one batch) prompting its classes."""
     config, make_data, ann_file = TASKS[task]
     root = make_data(str(tmp_path / 'data'), num=2, size=64)
     cfg = tiny_pdecoder_cfg(config, root, str(tmp_path / 'work'), tiny_sd_folder, 2, ann_file)
@@ -33,18 +34,26 @@ def test_engine_writes_each_task(task, tmp_path, tiny_sd_folder):
     # decoder's prompt words are its backbone's class names
     classes = list(cfg.model.backbone.class_names) if task == 'depth' else \
         list(runner.train_dataloader.dataset.metainfo.get('classes', ['person']))
-    engine = GenerationEngine(
+    return GenerationEngine(
         decoder=dict(config=osp.join(CONFIGS, config),
                      checkpoint=osp.join(cfg.work_dir, 'iter_2.pth'),
-                     # a flip test (the demo pose config has one) cannot run on captured
-                     # features: the decoder must switch it off, not crash
                      cfg_options={'model.backbone.pretrained': tiny_sd_folder,
-                                  **({'model.test_cfg.flip_test': True} if task == 'pose'
-                                     else {})}),
+                                  **(cfg_options or {})}),
         prompts=dict(source=dict(type='TemplatePrompts', classes=classes,
                                  templates=['a photo of a {cls}']), seed=0),
-        num_samples=2, sampling=dict(steps=2, guidance_scale=2.0), batch_size=2, task=task,
-        filters=dict(min_score=0.0, require_prompted=False))
+        num_samples=num_samples, sampling=dict(steps=2, guidance_scale=2.0),
+        batch_size=num_samples, task=task, filters=filters)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('task', sorted(TASKS))
+def test_engine_writes_each_task(task, tmp_path, tiny_sd_folder):
+    # a flip test (the demo pose config has one) cannot run on captured features: the
+    # decoder must switch it off, not crash
+    engine = task_engine(task, tmp_path, tiny_sd_folder, 2,
+                         filters=dict(min_score=0.0, require_prompted=False),
+                         cfg_options={'model.test_cfg.flip_test': True} if task == 'pose'
+                         else None)
     out = str(tmp_path / 'synth')
     stats = engine.run(out, progress=False)
     assert stats['generated'] == 2
@@ -58,7 +67,8 @@ def test_engine_writes_each_task(task, tmp_path, tiny_sd_folder):
     if task == 'depth':
         assert len(accepted) == 2 and lines[0]['depth_scale'] == 1000.0
         depth = read_depth(osp.join(out, lines[0]['files']['depth']))
-        assert depth.shape == (64, 64) and 0 < depth.min() and depth.max() < cfg.max_depth
+        max_depth = Config.fromfile(osp.join(CONFIGS, TASKS['depth'][0])).max_depth
+        assert depth.shape == (64, 64) and 0 < depth.min() and depth.max() < max_depth
     else:
         name = 'instances.json' if task == 'instance' else 'keypoints.json'
         coco = COCO(osp.join(out, name))
