@@ -32,6 +32,7 @@ from mmengine.config import Config, DictAction
 
 from mmdatasetdm.fileio.synthetic_format import CARD_README
 from mmdatasetdm.generation.engine import GenerationEngine
+from mmdatasetdm.generation.stream import DEFAULT_IDLE_TIMEOUT, DEFAULT_WINDOW
 from mmdatasetdm.utils import setup_distributed
 
 
@@ -51,10 +52,10 @@ def parse_args():
     parser.add_argument('--stream', action='store_true',
                         help='online generation for a training job reading --out; --num '
                         'counts accepted samples')
-    parser.add_argument('--window', type=int, default=64,
+    parser.add_argument('--window', type=int, default=DEFAULT_WINDOW,
                         help='--stream: accepted samples the generator may run ahead of the '
                         'training job')
-    parser.add_argument('--idle-timeout', type=float, default=1800.0,
+    parser.add_argument('--idle-timeout', type=float, default=DEFAULT_IDLE_TIMEOUT,
                         help='--stream: stop after this many seconds without a new consumer '
                         'position')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,

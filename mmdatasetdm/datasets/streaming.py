@@ -22,7 +22,7 @@ from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
 from mmdatasetdm.fileio import SHARD_META, read_json
-from mmdatasetdm.generation.stream import GENERATOR_STATE, StreamIndex, read_state
+from mmdatasetdm.generation.stream import DEFAULT_WINDOW, GENERATOR_STATE, StreamIndex, read_state
 from mmdatasetdm.registry import DATA_SAMPLERS, DATASETS
 from .synthetic import SampleLoadError, class_id_map
 
@@ -58,8 +58,9 @@ class StreamingSyntheticDataset(BaseDataset):
         poll_interval (float): seconds between looks at the stream folder.
     """
 
-    def __init__(self, stream_dir: str, num_samples: int, dataset: dict, window: int = 64,
-                 timeout: float = 600.0, poll_interval: float = 0.2):
+    def __init__(self, stream_dir: str, num_samples: int, dataset: dict,
+                 window: int = DEFAULT_WINDOW, timeout: float = 600.0,
+                 poll_interval: float = 0.2):
         if num_samples <= 0:
             raise ValueError(f'num_samples must be positive, got {num_samples}')
         if window <= 0:

@@ -36,6 +36,9 @@ GENERATOR_STATE = 'generator.json'
 CONSUMER_STATE = 'consumer.json'
 # the files of a stream folder besides the engine's own
 STREAM_ENTRIES = (GENERATOR_STATE, CONSUMER_STATE)
+# accepted samples the generator may run ahead, and seconds without a consumer before it stops
+DEFAULT_WINDOW = 64
+DEFAULT_IDLE_TIMEOUT = 1800.0
 
 
 def read_state(stream_dir: str, name: str) -> Optional[dict]:
@@ -334,10 +337,10 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description='Stream synthetic samples to a training job')
     parser.add_argument('config', help='generation config file')
     parser.add_argument('--out', required=True, help='the stream folder')
-    parser.add_argument('--window', type=int, default=64)
+    parser.add_argument('--window', type=int, default=DEFAULT_WINDOW)
     parser.add_argument('--num', type=int, required=True, help='accepted samples in all')
     parser.add_argument('--device', help='cpu, cuda, cuda:1 ... (overrides device)')
-    parser.add_argument('--idle-timeout', type=float, default=1800.0)
+    parser.add_argument('--idle-timeout', type=float, default=DEFAULT_IDLE_TIMEOUT)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     try:

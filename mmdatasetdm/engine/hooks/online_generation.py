@@ -12,8 +12,8 @@ from mmengine.hooks import Hook
 from torch.utils.data import BatchSampler
 
 from mmdatasetdm.fileio import atomic_write_text
-from mmdatasetdm.generation.stream import (CONSUMER_STATE, GENERATOR_STATE, StreamIndex,
-                                           process_alive, read_state, write_state)
+from mmdatasetdm.generation.stream import (CONSUMER_STATE, DEFAULT_IDLE_TIMEOUT, GENERATOR_STATE,
+                                           StreamIndex, process_alive, read_state, write_state)
 from mmdatasetdm.registry import HOOKS
 
 # the generator process: this package's own entry point (what tools/generate.py --stream runs)
@@ -94,7 +94,7 @@ class OnlineGenerationHook(Hook):
 
     def __init__(self, config: Optional[str] = None, start: bool = True, device: str = 'cpu',
                  cfg_options: Optional[Dict] = None, env: Optional[Dict[str, str]] = None,
-                 idle_timeout: float = 1800.0, stop_timeout: float = 120.0,
+                 idle_timeout: float = DEFAULT_IDLE_TIMEOUT, stop_timeout: float = 120.0,
                  keep_for_resume: bool = True, provenance: str = 'stream_provenance.jsonl',
                  log_file: str = 'generator.log', script: Optional[str] = None):
         if start and not config:
