@@ -19,6 +19,40 @@ ROOT = osp.abspath(osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..'
 # the tiny SD model trained on the demo world's pool, shipped with the repository
 SD_FOLDER = 'checkpoints/demo-world-sd'
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+CONFIGS = 'projects/demo_world/configs'
+# Per task: its configs' short name, where the main job's work and generated set go by
+# default, and the config keys that point the mixed arm's real and synthetic parts at a
+# run's folders.
+DEMO_TASKS = dict(
+    semantic=dict(short='seg', work='work_dirs/demo', synth='data/demo_synth',
+                  real_key='train_dataloader.dataset.datasets.0.dataset.data_root',
+                  synth_key='train_dataloader.dataset.datasets.1.data_root'),
+    instance=dict(short='inst', work='work_dirs/demo_instance', synth='data/demo_synth_instance',
+                  real_key='train_dataloader.dataset.datasets.0.dataset.data_root',
+                  synth_key='train_dataloader.dataset.datasets.1.data_root'),
+    depth=dict(short='depth', work='work_dirs/demo_depth', synth='data/demo_synth_depth',
+               real_key='train_dataloader.dataset.datasets.0.dataset.data_root',
+               synth_key='train_dataloader.dataset.datasets.1.data_root'),
+    pose=dict(short='pose', work='work_dirs/demo_pose', synth='data/demo_synth_pose',
+              real_key='train_dataloader.dataset.datasets.0.data_root',
+              synth_key='train_dataloader.dataset.datasets.1.data_root'),
+)
+SPLITS = ('test', 'test_shifted')
+# generation filters that accept every sample: a smoke run's 20-iteration decoder is
+# uncertain everywhere
+QUICK_FILTERS = ['filters.min_confidence=0', 'filters.min_class_fraction=0',
+                 'filters.max_ignore_fraction=1', 'filters.min_score=0',
+                 'filters.require_prompted=False', 'filters.min_keypoint_score=0',
+                 'filters.min_area=0']
+
+
+def task_configs(task: str):
+    """The P-Decoder config, the generation config and the downstream arms' configs
+    (``dict(real_only=..., real_synthetic=...)``) of a demo task."""
+    short = DEMO_TASKS[task]['short']
+    return (f'{CONFIGS}/pdecoder_{task}.py', f'{CONFIGS}/generate_{task}.py',
+            dict(real_only=f'{CONFIGS}/{short}_real_100.py',
+                 real_synthetic=f'{CONFIGS}/{short}_synth_100.py'))
 
 
 def _failure(log: str) -> str:

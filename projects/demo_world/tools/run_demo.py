@@ -28,88 +28,10 @@ import time
 from collections import Counter
 
 from mmdatasetdm.fileio import read_manifest
-from projects.demo_world.demo_world.jobs import (ROOT, SD_FOLDER, check_world_version, data_opts,
-                                                 run, start, wait_all)
-
-CONFIGS = 'projects/demo_world/configs'
-# Per task: its configs, where the generated set goes by default, and the config keys that
-# point the mixed arm's real and synthetic parts at this run's folders.
-DEMO_TASKS = dict(
-    semantic=dict(short='seg', work='work_dirs/demo', synth='data/demo_synth',
-                  real_key='train_dataloader.dataset.datasets.0.dataset.data_root',
-                  synth_key='train_dataloader.dataset.datasets.1.data_root'),
-    instance=dict(short='inst', work='work_dirs/demo_instance', synth='data/demo_synth_instance',
-                  real_key='train_dataloader.dataset.datasets.0.dataset.data_root',
-                  synth_key='train_dataloader.dataset.datasets.1.data_root'),
-    depth=dict(short='depth', work='work_dirs/demo_depth', synth='data/demo_synth_depth',
-               real_key='train_dataloader.dataset.datasets.0.dataset.data_root',
-               synth_key='train_dataloader.dataset.datasets.1.data_root'),
-    pose=dict(short='pose', work='work_dirs/demo_pose', synth='data/demo_synth_pose',
-              real_key='train_dataloader.dataset.datasets.0.data_root',
-              synth_key='train_dataloader.dataset.datasets.1.data_root'),
-)
-SPLITS = ('test', 'test_shifted')
-
-
-def task_configs(task):
-    """The P-Decoder, generation and downstream arm configs of a task."""
-    short = DEMO_TASKS[task]['short']
-    return (f'{CONFIGS}/pdecoder_{task}.py', f'{CONFIGS}/generate_{task}.py',
-            dict(real_only=f'{CONFIGS}/{short}_real_100.py',
-                 real_synthetic=f'{CONFIGS}/{short}_synth_100.py'))
-
-
-def evaluate(config, checkpoint, world, split):
-    """mIoU and per-class IoU of a checkpoint on one split (mmseg's IoUMetric)."""
-    import numpy as np
-    import torch
-    from mmengine.config import Config
-    from mmengine.runner import Runner
-    from mmseg.evaluation import IoUMetric
-    cfg = Config.fromfile(osp.join(ROOT, config))
-    cfg.test_dataloader.dataset.data_root = world
-    cfg.test_dataloader.dataset.split = split
-    cfg.work_dir = osp.join(osp.dirname(checkpoint), f'eval_{split}')
-    cfg.load_from = checkpoint
-    runner = Runner.from_cfg(cfg)
-    runner.load_or_resume()
-    classes = runner.test_dataloader.dataset.metainfo['classes']
-    metric = IoUMetric(iou_metrics=['mIoU'])
-    metric.dataset_meta = runner.test_dataloader.dataset.metainfo
-    runner.model.eval()
-    with torch.no_grad():
-        for batch in runner.test_dataloader:
-            outputs = runner.model.test_step(batch)
-            metric.process(batch, [o.to_dict() for o in outputs])
-    # IoUMetric's own per-class IoU of the summed areas (its compute_metrics keeps only
-    # the rounded mean)
-    areas = [sum(area) for area in zip(*metric.results)]
-    iou = IoUMetric.total_area_to_metrics(*areas, metrics=['mIoU'])['IoU'] * 100
-    return dict(mIoU=float(np.nanmean(iou)),
-                per_class={c: float(v) for c, v in zip(classes, iou)})
-
-
-def evaluate_stock(config, checkpoint, world, split):
-    """The config's own test evaluator on one split (CocoMetric, DepthMetric, ...).
-
-    ``<split>_dataloader`` / ``<split>_evaluator`` of the config are used when it has
-    them (the demo bases define ``test_shifted_*``); paths under the config's
-    ``data_root`` move to ``world``.
-    """
-    from mmengine.config import Config
-    from mmengine.runner import Runner
-    cfg = Config.fromfile(osp.join(ROOT, config))
-    loader = cfg.get(f'{split}_dataloader', cfg.test_dataloader)
-    evaluator = cfg.get(f'{split}_evaluator', cfg.test_evaluator)
-    loader.dataset.data_root = world
-    loader.dataset.split = split
-    if evaluator.get('ann_file'):
-        evaluator.ann_file = evaluator.ann_file.replace(cfg.data_root, world, 1)
-    cfg.test_dataloader, cfg.test_evaluator = loader, evaluator
-    cfg.work_dir = osp.join(osp.dirname(checkpoint), f'eval_{split}')
-    cfg.load_from = checkpoint
-    metrics = Runner.from_cfg(cfg).test()
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+from projects.demo_world.demo_world.jobs import (DEMO_TASKS, QUICK_FILTERS, ROOT, SD_FOLDER, SPLITS,
+                                                 check_world_version, data_opts, run, start,
+                                                 task_configs, wait_all)
+from projects.demo_world.demo_world.scoring import score
 
 
 def print_table(table):
@@ -255,10 +177,7 @@ def main():
              '--out', synth, '--resume', '--cfg-options', f'decoder.checkpoint={ckpt}',
              f'decoder.cfg_options.{sd_opt}'] + (
                  # a 20-iteration decoder is uncertain everywhere: keep its samples anyway
-                 ['filters.min_confidence=0', 'filters.min_class_fraction=0',
-                  'filters.max_ignore_fraction=1', 'filters.min_score=0',
-                  'filters.require_prompted=False', 'filters.min_keypoint_score=0',
-                  'filters.min_area=0']
+                 QUICK_FILTERS
                  if args.quick else []),
             osp.join(work, 'generate.log'), threads)
 
@@ -282,8 +201,8 @@ def main():
     wait_all([start(*job) for job in arm_jobs.values()])
 
     print('[5/5] evaluation with the toolbox\'s metric', flush=True)
-    score = evaluate if args.task == 'semantic' else evaluate_stock
-    table = {arm: {split: score(arms[arm], ckpt_path, world, split) for split in SPLITS}
+    table = {arm: {split: score(args.task, arms[arm], ckpt_path, world, split)
+                   for split in SPLITS}
              for arm, ckpt_path in checkpoints.items()}
     with open(osp.join(work, 'results.json'), 'w') as f:
         json.dump(table, f, indent=1)

@@ -1,0 +1,680 @@
+"""The paper's research questions answered on the demo world, with error bars.
+
+    python projects/demo_world/tools/paper_tables.py --seeds 3            # everything
+    python projects/demo_world/tools/paper_tables.py --seeds 3 --studies rq3 --tasks semantic
+    python projects/demo_world/tools/paper_tables.py --report-only      # tables from what is done
+    python projects/demo_world/tools/paper_tables.py --list             # cells and their state
+
+Studies (each a table in ``docs/results.md``):
+  rq1  each task's P-Decoder on real test images vs the downstream model trained on the
+       same 100 labels (real only) and on 5000 labels (``train_large``);
+  rq2  semantic, real labels 10 / 25 / 50 / 100 / 500: P-Decoder quality and the
+       mixed - real-only gain;
+  rq3  real only vs real + synthetic, all four tasks, ``test`` and ``test_shifted``, the
+       toolbox's stock metric; per-class IoU for semantic segmentation;
+  rq4  semantic ablations: the capture timestep, cross-attention maps fused or not, the
+       prompts (class names only / captions with sub-types), the number of synthetic images.
+
+A seed ``s`` varies together: the 100-image draw (``train_100`` for seed 0, the main job's
+split, else a new split ``train_100_seed<s>`` drawn from the same long-tailed distribution
+of the same world, so every seed is scored on the same test images), the generation seed
+(``prompts.seed``) and the training seed (``randomness.seed``) of the P-Decoder and the
+downstream models. rq1 and rq3 run ``--seeds`` seeds, the rq2 / rq4 sweeps
+``--sweep-seeds`` (default 1).
+
+Every stage is an ordinary tool run (``tools/train.py``, ``tools/generate.py``, scoring
+with the task's metric) whose output lands under ``--work-dir`` and is skipped when it
+exists, so the command can run in pieces (stop it at any time; a rerun resumes
+unfinished trainings with ``--resume``). Jobs run ``--jobs`` at a time with one thread each,
+so the numbers do not depend on ``--jobs``. In-training validation is off: every model is
+scored once, at the end, on both test splits; nothing is chosen on a test split.
+
+Outputs: ``<work-dir>/cells.json`` and ``<docs>/results/paper_tables.json`` (every cell),
+the tables between the ``paper_tables`` markers of ``<docs>/results.md``, and plots in
+``<docs>/results/`` (gain per class, label sweep).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import time
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Dict, List, Optional, Sequence
+
+from mmdatasetdm.fileio import atomic_write_text, dumps_json
+from projects.demo_world.demo_world.jobs import (DEMO_TASKS, QUICK_FILTERS, ROOT, SD_FOLDER, SPLITS,
+                                                 check_world_version, start, task_configs)
+
+TASKS = ('semantic', 'instance', 'depth', 'pose')
+STUDIES = ('rq1', 'rq2', 'rq3', 'rq4')
+LABEL_SWEEP = (10, 25, 50, 100, 500)
+TIMESTEPS = (1, 501, 901)  # 501: the demo P-Decoders' default (chosen on train_large images)
+NUM_SYNTHETIC = (400, 1600, 6400)
+DEFAULT_TIMESTEP = 501
+RARE_CLASSES = ('cone', 'ball')
+# prompt sets of the rq4 ablation: generation config options
+PROMPT_SETS = OrderedDict(
+    subtypes=[],  # the demo's default: colours, grounds and other objects (generate_demo.py)
+    names=['prompts.source.templates=[a photo of a {cls}]'],
+)
+# P-Decoder variants of the rq4 ablation: config options of the P-Decoder (and of the
+# generation config's decoder, which must build the same model)
+DECODER_VARIANTS = OrderedDict(default={}, no_attention={
+    'model.decode_head.pixel_decoder.attention': 'None'})
+for _t in TIMESTEPS:
+    if _t != DEFAULT_TIMESTEP:
+        DECODER_VARIANTS[f't{_t}'] = {'model.backbone.timestep': str(_t)}
+NO_VALIDATION = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
+MARK_BEGIN = '<!-- paper_tables:begin (written by projects/demo_world/tools/paper_tables.py) -->'
+MARK_END = '<!-- paper_tables:end -->'
+
+
+@dataclass
+class Job:
+    """One tool run: done when ``done`` exists."""
+    key: str
+    cmd: List[str]
+    done: str
+    log: str
+    deps: Sequence[str] = ()
+
+
+@dataclass
+class Cell:
+    """One number of the tables: a scored model on one split."""
+    study: str
+    task: str
+    row: str
+    seed: int
+    split: str
+    job: str
+    path: str
+    params: dict = field(default_factory=dict)
+
+
+@lru_cache(maxsize=None)
+def load_config(config: str):
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(ROOT, config))
+
+
+def split_name(labels: int, seed: int) -> str:
+    """The demo-world training split with ``labels`` images for ``seed``."""
+    return 'train_100' if (labels, seed) == (100, 0) else f'train_{labels}_seed{seed}'
+
+
+class Plan:
+    """The jobs and cells of the requested studies (each job once, in priority order)."""
+
+    def __init__(self, args):
+        self.args = args
+        self.work = osp.abspath(args.work_dir)
+        self.world = osp.abspath(args.world)
+        self.sd = osp.abspath(osp.join(ROOT, args.sd))
+        self.jobs: 'OrderedDict[str, Job]' = OrderedDict()
+        self.cells: List[Cell] = []
+        self.splits: Dict[str, int] = {}  # training splits the world needs -> images
+        self.python = sys.executable
+
+    # ------------------------------------------------------------------ helpers
+    def _add(self, key, cmd, done, deps=()):
+        if key not in self.jobs:
+            # logs beside, not inside, the outputs (a generated set's folder holds only its files)
+            log = osp.join(self.work, 'logs', key.replace('/', '.') + '.log')
+            self.jobs[key] = Job(key, [str(c) for c in cmd], done, log, tuple(deps))
+        return key
+
+    def _schedule(self, iters: Optional[int]) -> List[str]:
+        if not self.args.quick:
+            return []
+        return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+                f'default_hooks.checkpoint.interval={iters}']
+
+    def _iters(self, config: str) -> int:
+        return 20 if self.args.quick else load_config(config).train_cfg.max_iters
+
+    def _train_split(self, labels, seed):
+        if labels == 'large':
+            self.splits['train_large'] = 200 if self.args.quick else 5000
+            return 'train_large'
+        name = split_name(labels, seed)
+        self.splits[name] = labels
+        return name
+
+    # ------------------------------------------------------------------ stages
+    def pdecoder(self, task, labels, seed, variant='default'):
+        split = self._train_split(labels, seed)
+        config = task_configs(task)[0]
+        key = f'pdecoder/{task}/{variant}/n{labels}/seed{seed}'
+        folder = osp.join(self.work, key)
+        iters = self._iters(config)
+        cfg = load_config(config)
+        opts = [f'model.backbone.pretrained={self.sd}',
+                f'train_dataloader.dataset.data_root={self.world}',
+                f'train_dataloader.dataset.split={split}', f'randomness.seed={seed}']
+        if cfg.model.backbone.get('feature_cache'):
+            opts.append(f'model.backbone.feature_cache.dir={osp.join(folder, "feature_cache")}')
+        opts += [f'{k}={v}' for k, v in DECODER_VARIANTS[variant].items()]
+        opts += NO_VALIDATION + self._schedule(iters)
+        if self.args.quick:
+            opts.append(f'param_scheduler.0.end={iters}')
+        ckpt = osp.join(folder, f'iter_{iters}.pth')
+        self._add(key, [self.python, 'tools/train.py', config, '--work-dir', folder, '--resume',
+                        '--cfg-options'] + opts, ckpt)
+        return key, ckpt
+
+    def score(self, task, config, parent, checkpoint, split, opts=()):
+        key = f'{parent}/score_{split}'
+        out = osp.join(self.work, parent, f'score_{split}.json')
+        cmd = [self.python, __file__, 'score', '--task', task, '--config', config,
+               '--checkpoint', checkpoint, '--world', self.world, '--split', split, '--out', out]
+        if opts:
+            cmd += ['--cfg-options'] + list(opts)
+        return self._add(key, cmd, out, deps=[parent]), out
+
+    def pdecoder_cells(self, study, task, labels, seed, variant='default', row='P-Decoder',
+                       params=None):
+        parent, ckpt = self.pdecoder(task, labels, seed, variant)
+        opts = [f'model.backbone.pretrained={self.sd}'] + [
+            f'{k}={v}' for k, v in DECODER_VARIANTS[variant].items()]
+        for split in SPLITS:
+            key, out = self.score(task, task_configs(task)[0], parent, ckpt, split, opts)
+            self.cells.append(Cell(study, task, row, seed, split, key, out, params or {}))
+
+    def synthetic(self, task, labels, seed, variant='default', prompts='subtypes', num=400):
+        parent, ckpt = self.pdecoder(task, labels, seed, variant)
+        num = min(num, 8) if self.args.quick else num
+        key = f'synth/{task}/{variant}/n{labels}/seed{seed}/{prompts}_{num}'
+        out = osp.join(self.work, key)
+        opts = [f'decoder.checkpoint={ckpt}',
+                f'decoder.cfg_options.model.backbone.pretrained={self.sd}',
+                f'prompts.seed={seed}'] + [
+            f'decoder.cfg_options.{k}={v}' for k, v in DECODER_VARIANTS[variant].items()]
+        opts += PROMPT_SETS[prompts] + (QUICK_FILTERS if self.args.quick else [])
+        self._add(key, [self.python, 'tools/generate.py', task_configs(task)[1], '--num', num,
+                        '--out', out, '--resume', '--no-card', '--cfg-options'] + opts,
+                  osp.join(out, 'manifest.jsonl'), deps=[parent])
+        return key, out
+
+    def arm(self, task, arm, labels, seed, synth=None):
+        """A downstream model: ``real_only`` (on ``labels`` real images, or ``'large'``) or
+        ``real_synthetic`` (``synth``: the key and folder of a synthetic set)."""
+        split = self._train_split(labels, seed)
+        configs = task_configs(task)[2]
+        config = configs['real_synthetic' if synth else 'real_only']
+        real_key = DEMO_TASKS[task]['real_key']
+        key = f'arm/{task}/{"large" if labels == "large" else f"n{labels}"}/seed{seed}/' + (
+            synth[0].replace('/', '.') if synth else 'real_only')
+        folder = osp.join(self.work, key)
+        iters = self._iters(config)
+        if synth:
+            real = real_key.rsplit('.', 1)[0]
+            opts = [f'{real_key}={self.world}', f'{real}.split={split}',
+                    f'{DEMO_TASKS[task]["synth_key"]}={synth[1]}']
+        else:
+            opts = [f'train_dataloader.dataset.data_root={self.world}',
+                    f'train_dataloader.dataset.split={split}']
+        opts += [f'randomness.seed={seed}'] + NO_VALIDATION + self._schedule(iters)
+        ckpt = osp.join(folder, f'iter_{iters}.pth')
+        self._add(key, [self.python, 'tools/train.py', config, '--work-dir', folder, '--resume',
+                        '--cfg-options'] + opts, ckpt, deps=[synth[0]] if synth else [])
+        return key, ckpt, config
+
+    def arm_cells(self, study, task, row, labels, seed, synth=None, params=None):
+        parent, ckpt, config = self.arm(task, row if row == 'real_only' else 'real_synthetic',
+                                        labels, seed, synth)
+        for split in SPLITS:
+            key, out = self.score(task, config, parent, ckpt, split)
+            self.cells.append(Cell(study, task, row, seed, split, key, out, params or {}))
+
+    # ------------------------------------------------------------------ studies
+    def rq3(self, task, seed):
+        self.arm_cells('rq3', task, 'real_only', 100, seed)
+        self.arm_cells('rq3', task, 'real_synthetic', 100, seed,
+                       self.synthetic(task, 100, seed))
+
+    def rq1(self, task, seed):
+        self.pdecoder_cells('rq1', task, 100, seed)
+        self.arm_cells('rq1', task, 'real_only', 100, seed)
+        parent, ckpt, config = self.arm(task, 'real_only', 'large', seed)
+        for split in SPLITS:
+            key, out = self.score(task, config, parent, ckpt, split)
+            self.cells.append(Cell('rq1', task, 'large', seed, split, key, out))
+
+    def rq2(self, labels, seed):
+        task = 'semantic'
+        self.pdecoder_cells('rq2', task, labels, seed, params=dict(labels=labels))
+        self.arm_cells('rq2', task, 'real_only', labels, seed, params=dict(labels=labels))
+        self.arm_cells('rq2', task, 'real_synthetic', labels, seed,
+                       self.synthetic(task, labels, seed), params=dict(labels=labels))
+
+    def rq4(self, seed):
+        task = 'semantic'
+        self.arm_cells('rq4', task, 'real_only', 100, seed)
+        for variant in DECODER_VARIANTS:
+            factor = 'timestep' if variant.startswith('t') or variant == 'default' else 'fusion'
+            value = dict(default=f't={DEFAULT_TIMESTEP}, fused', no_attention='not fused').get(
+                variant, f't={variant[1:]}')
+            self.pdecoder_cells('rq4', task, 100, seed, variant, row=f'P-Decoder {variant}',
+                                params=dict(factor=factor, value=value))
+            self.arm_cells('rq4', task, f'mixed {variant}', 100, seed,
+                           self.synthetic(task, 100, seed, variant),
+                           params=dict(factor=factor, value=value))
+        for prompts in PROMPT_SETS:
+            if prompts != 'subtypes':
+                self.arm_cells('rq4', task, f'mixed prompts={prompts}', 100, seed,
+                               self.synthetic(task, 100, seed, prompts=prompts),
+                               params=dict(factor='prompts', value=prompts))
+        for num in NUM_SYNTHETIC:
+            if num != 400:
+                self.arm_cells('rq4', task, f'mixed num={num}', 100, seed,
+                               self.synthetic(task, 100, seed, num=num),
+                               params=dict(factor='num_synthetic', value=str(num)))
+
+
+def build_plan(args) -> Plan:
+    """Cells in priority order: semantic rq3/rq1 seed by seed, the other tasks, then the
+    sweeps."""
+    plan = Plan(args)
+    for task in [t for t in TASKS if t in args.tasks]:
+        for seed in range(args.seeds):
+            if 'rq3' in args.studies:
+                plan.rq3(task, seed)
+            if 'rq1' in args.studies:
+                plan.rq1(task, seed)
+    if 'semantic' in args.tasks:
+        for seed in range(args.sweep_seeds):
+            if 'rq2' in args.studies:
+                for labels in LABEL_SWEEP:
+                    plan.rq2(labels, seed)
+            if 'rq4' in args.studies:
+                plan.rq4(seed)
+    return plan
+
+
+# ---------------------------------------------------------------------- running
+def write_world_splits(world: str, splits: Dict[str, int], quick: bool) -> None:
+    """Write the training splits (and the test splits) the plan needs, if missing."""
+    from projects.demo_world.demo_world import default_splits, generate_world
+    from projects.demo_world.demo_world.writer import SplitSpec
+    check_world_version(world)
+    defaults = default_splits()
+    wanted = {s: defaults[s] if s in defaults else SplitSpec(n) for s, n in splits.items()}
+    if 'train_large' in splits:
+        wanted['train_large'] = SplitSpec(splits['train_large'])
+    for test in SPLITS:
+        spec = defaults[test]
+        wanted[test] = SplitSpec(40, spec.labelled, spec.domain, spec.class_frequency) \
+            if quick else spec
+    missing = {s: spec for s, spec in wanted.items()
+               if not osp.isfile(osp.join(world, 'splits', f'{s}.txt'))}
+    if missing:
+        print(f'writing demo-world splits {sorted(missing)} to {world}', flush=True)
+        generate_world(world, seed=0, splits=missing, progress=False)
+
+
+def execute(plan: Plan, max_jobs: int) -> List[str]:
+    """Run the plan's unfinished jobs, ``max_jobs`` at a time, one thread each.
+
+    Returns:
+        list[str]: keys of the jobs that failed (their dependents are skipped).
+    """
+    todo = [job for job in plan.jobs.values() if not osp.isfile(job.done)]
+    total, finished, failed = len(todo), 0, []
+    print(f'{len(plan.jobs) - total} of {len(plan.jobs)} jobs done before; {total} to run',
+          flush=True)
+    running = {}
+    began = time.time()
+    timings = osp.join(plan.work, 'timings.jsonl')
+
+    def done(key):
+        return osp.isfile(plan.jobs[key].done)
+
+    while todo or running:
+        blocked = [j for j in todo if any(d in failed for d in j.deps)]
+        for job in blocked:
+            todo.remove(job)
+            failed.append(job.key)
+            print(f'  skipped {job.key}: a job it needs failed', flush=True)
+        for job in [j for j in todo if all(done(d) for d in j.deps)]:
+            if len(running) >= max_jobs:
+                break
+            os.makedirs(osp.dirname(job.log), exist_ok=True)
+            todo.remove(job)
+            running[job.key] = (start(job.cmd, job.log, threads=1), time.time())
+        if not running:
+            break
+        time.sleep(1)
+        for key, ((proc, f, log), t0) in list(running.items()):
+            if proc.poll() is None:
+                continue
+            f.close()
+            del running[key]
+            finished += 1
+            ok = proc.returncode == 0 and done(key)
+            if not ok:
+                failed.append(key)
+            with open(timings, 'a') as t:
+                t.write(json.dumps(dict(job=key, seconds=round(time.time() - t0, 1), ok=ok)) + '\n')
+            print(f'[{finished}/{total}, {(time.time() - began) / 60:.1f} min] '
+                  f'{"done" if ok else "FAILED"} {key} ({time.time() - t0:.0f} s)'
+                  + ('' if ok else f'; log: {log}'), flush=True)
+    return failed
+
+
+# ---------------------------------------------------------------------- tables
+def stats(values: Sequence[float]) -> dict:
+    """Mean, sample standard deviation and the 95 % t-interval of the mean."""
+    import numpy as np
+    from scipy import stats as st
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    n = len(v)
+    if not n:
+        return dict(n=0, mean=None, std=None, ci95=None)
+    mean = float(v.mean())
+    if n == 1:
+        return dict(n=1, mean=mean, std=None, ci95=None)
+    std = float(v.std(ddof=1))
+    half = float(st.t.ppf(0.975, n - 1) * std / np.sqrt(n))
+    return dict(n=n, mean=mean, std=std, ci95=[mean - half, mean + half])
+
+
+def fmt(s: dict, digits: int = 2) -> str:
+    if not s['n']:
+        return '—'
+    text = f'{s["mean"]:.{digits}f}'
+    if s['std'] is not None:
+        lo, hi = s['ci95']
+        text += f' ± {s["std"]:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]'
+    return text + f' (n={s["n"]})'
+
+
+def load_cells(plan: Plan) -> List[dict]:
+    from projects.demo_world.demo_world.scoring import headline
+    out = []
+    for c in plan.cells:
+        rec = dict(study=c.study, task=c.task, row=c.row, seed=c.seed, split=c.split,
+                   params=c.params, job=c.job, done=osp.isfile(c.path))
+        if rec['done']:
+            with open(c.path) as f:
+                scores = json.load(f)
+            rec['scores'] = scores
+            rec['headline'] = headline(c.task, scores)
+        out.append(rec)
+    return out
+
+
+def _values(cells, **where):
+    """{seed: headline dict} of the done cells matching ``where``."""
+    return {c['seed']: c for c in cells
+            if c['done'] and all(c.get(k) == v for k, v in where.items())}
+
+
+def _metric_table(cells, task, rows, splits=SPLITS, gain_of=None):
+    """Markdown rows: one per (row name, label) with mean ± std [95 % CI] per split and metric;
+    ``gain_of=(a, b)`` adds the paired difference b - a."""
+    from projects.demo_world.demo_world.scoring import metric_names
+    names = metric_names(task)
+    header = '| arm | ' + ' | '.join(f'{m} `{s}`' for s in splits for m in names) + ' |'
+    lines = [header, '|---|' + '---:|' * (len(splits) * len(names))]
+    for row, label, where in rows:
+        cols = []
+        for split in splits:
+            found = _values(cells, task=task, row=row, split=split, **where)
+            for m in names:
+                cols.append(fmt(stats([c['headline'][m] for c in found.values()])))
+        lines.append(f'| {label} | ' + ' | '.join(cols) + ' |')
+    if gain_of:
+        (a, wa), (b, wb) = gain_of
+        cols = []
+        for split in splits:
+            base = _values(cells, task=task, row=a, split=split, **wa)
+            new = _values(cells, task=task, row=b, split=split, **wb)
+            for m in names:
+                cols.append(fmt(stats([new[s]['headline'][m] - base[s]['headline'][m]
+                                       for s in sorted(set(base) & set(new))])))
+        lines.append('| **gain** (paired, same seeds) | ' + ' | '.join(cols) + ' |')
+    return lines
+
+
+def _per_class_table(cells, split):
+    base = _values(cells, study='rq3', task='semantic', row='real_only', split=split)
+    new = _values(cells, study='rq3', task='semantic', row='real_synthetic', split=split)
+    seeds = sorted(set(base) & set(new))
+    if not seeds:
+        return [], {}
+    classes = list(base[seeds[0]]['scores']['per_class'])
+    lines = ['| class | real only | real + synthetic | gain |', '|---|---:|---:|---:|']
+    gains = {}
+    for c in classes:
+        a = [base[s]['scores']['per_class'][c] for s in seeds]
+        b = [new[s]['scores']['per_class'][c] for s in seeds]
+        gains[c] = stats([y - x for x, y in zip(a, b)])
+        name = f'**{c}** (rare)' if c in RARE_CLASSES else c
+        lines.append(f'| {name} | {fmt(stats(a))} | {fmt(stats(b))} | {fmt(gains[c])} |')
+    return lines, gains
+
+
+def write_report(plan: Plan, docs: str, command: str) -> dict:
+    """Write the tables, the JSON of every cell and the plots; returns the JSON."""
+    cells = load_cells(plan)
+    done = sum(c['done'] for c in cells)
+    md = [MARK_BEGIN, '', '## The paper tables (demo world)', '',
+          f'Written by `{command}`; {done} of {len(cells)} cells done. Each number is the mean '
+          'over seeds ± the sample standard deviation [95 % t-interval of the mean] (n = seeds '
+          'done); gains are paired over seeds. `—`: not run yet. Seed s draws its 100 labelled '
+          'images (`train_100` for seed 0, `train_100_seed<s>` otherwise), its prompts and '
+          'its training seeds; all seeds are scored on the same `test` / `test_shifted` images.',
+          '']
+    for task in TASKS:
+        if any(c['study'] == 'rq1' and c['task'] == task for c in cells):
+            md += [f'### RQ1 — {task}: the P-Decoder as a labeller', '']
+            md += _metric_table(cells, task, [
+                ('P-Decoder', 'P-Decoder, 100 labels', dict(study='rq1')),
+                ('real_only', 'downstream, 100 labels (real only)', dict(study='rq1')),
+                ('large', 'downstream, 5000 labels', dict(study='rq1'))]) + ['']
+    for task in TASKS:
+        if any(c['study'] == 'rq3' and c['task'] == task for c in cells):
+            md += [f'### RQ3 — {task}: real only vs real + synthetic', '']
+            md += _metric_table(cells, task, [
+                ('real_only', '100 real', dict(study='rq3')),
+                ('real_synthetic', '100 real + synthetic', dict(study='rq3'))],
+                gain_of=(('real_only', dict(study='rq3')),
+                         ('real_synthetic', dict(study='rq3')))) + ['']
+    gains_by_split = {}
+    for split in SPLITS:
+        lines, gains = _per_class_table(cells, split)
+        if lines:
+            gains_by_split[split] = gains
+            md += [f'Semantic, per-class IoU on `{split}` (rare classes in bold):', '']
+            md += lines + ['']
+    sweep = sorted({c['params']['labels'] for c in cells if c['study'] == 'rq2'})
+    if sweep:
+        md += ['### RQ2 — how many real labels (semantic, mIoU)', '',
+               '| real labels | P-Decoder `test` | real only `test` | real + synthetic `test` | '
+               'gain `test` | gain `test_shifted` |', '|---:|---:|---:|---:|---:|---:|']
+        for n in sweep:
+            row = [fmt(stats([c['headline']['mIoU'] for c in _values(
+                cells, study='rq2', row=r, split='test', params=dict(labels=n)).values()]))
+                for r in ('P-Decoder', 'real_only', 'real_synthetic')]
+            for split in SPLITS:
+                base = _values(cells, study='rq2', row='real_only', split=split,
+                               params=dict(labels=n))
+                new = _values(cells, study='rq2', row='real_synthetic', split=split,
+                              params=dict(labels=n))
+                row.append(fmt(stats([new[s]['headline']['mIoU'] - base[s]['headline']['mIoU']
+                                      for s in sorted(set(base) & set(new))])))
+            md.append(f'| {n} | ' + ' | '.join(row) + ' |')
+        md.append('')
+    rq4 = [c for c in cells if c['study'] == 'rq4']
+    if rq4:
+        md += ['### RQ4 — ablations (semantic, mIoU)', '',
+               'The mixed arm with each setting changed alone; the default row is the '
+               'P-Decoder at t = 501 with cross-attention maps fused, 400 images from prompts '
+               'with sub-types. Gains are over the real-only arm of the same seed.', '',
+               '| factor | setting | P-Decoder `test` | mixed `test` | mixed `test_shifted` | '
+               'gain `test` | gain `test_shifted` |', '|---|---|---:|---:|---:|---:|---:|']
+        rows = OrderedDict()
+        for c in rq4:
+            if c['row'] != 'real_only':
+                rows.setdefault((c['params']['factor'], c['params']['value']), {})[
+                    'pdecoder' if c['row'].startswith('P-Decoder') else 'mixed'] = c['row']
+        for (factor, value), names in rows.items():
+            pd = names.get('pdecoder')
+            cols = [fmt(stats([c['headline']['mIoU'] for c in _values(
+                rq4, row=pd, split='test').values()])) if pd else '']
+            mixed = [_values(rq4, row=names['mixed'], split=s) for s in SPLITS]
+            cols += [fmt(stats([c['headline']['mIoU'] for c in m.values()])) for m in mixed]
+            for split, m in zip(SPLITS, mixed):
+                base = _values(rq4, row='real_only', split=split)
+                cols.append(fmt(stats([m[s]['headline']['mIoU'] - base[s]['headline']['mIoU']
+                                       for s in sorted(set(base) & set(m))])))
+            md.append(f'| {factor} | {value} | ' + ' | '.join(cols) + ' |')
+        md.append('')
+    out_dir = osp.join(docs, 'results')
+    os.makedirs(out_dir, exist_ok=True)
+    plots = _plots(cells, gains_by_split, out_dir)
+    if plots:
+        md += ['Plots: ' + ', '.join(f'[{osp.basename(p)}](results/{osp.basename(p)})'
+                                     for p in plots), '']
+    md.append(MARK_END)
+    report = dict(command=command, cells=cells)
+    atomic_write_text(osp.join(out_dir, 'paper_tables.json'), dumps_json(report) + '\n')
+    atomic_write_text(osp.join(plan.work, 'cells.json'), dumps_json(report) + '\n')
+    _splice(osp.join(docs, 'results.md'), '\n'.join(md))
+    return report
+
+
+def _splice(path: str, block: str) -> None:
+    """Put ``block`` between the markers of ``path`` (appended, or a new file, if absent)."""
+    text = open(path).read() if osp.isfile(path) else '# Results\n'
+    if MARK_BEGIN in text and MARK_END in text:
+        head, rest = text.split(MARK_BEGIN, 1)
+        text = head + block + rest.split(MARK_END, 1)[1]
+    else:
+        text = text.rstrip('\n') + '\n\n' + block + '\n'
+    atomic_write_text(path, text)
+
+
+def _plots(cells, gains_by_split, out_dir) -> List[str]:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    written = []
+    if gains_by_split:
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        classes = list(next(iter(gains_by_split.values())))
+        width = 0.8 / len(gains_by_split)
+        for i, (split, gains) in enumerate(gains_by_split.items()):
+            means = [gains[c]['mean'] for c in classes]
+            errs = [(gains[c]['ci95'][1] - gains[c]['mean']) if gains[c]['ci95'] else 0
+                    for c in classes]
+            ax.bar([k + i * width for k in range(len(classes))], means, width, yerr=errs,
+                   capsize=3, label=split)
+        ax.axhline(0, color='black', linewidth=0.8)
+        ax.set_xticks([k + 0.4 - width / 2 for k in range(len(classes))], classes)
+        ax.set_ylabel('IoU gain, mixed - real only')
+        ax.set_title('Semantic: per-class gain (mean, 95% interval over seeds)')
+        ax.legend()
+        fig.tight_layout()
+        written.append(osp.join(out_dir, 'gain_per_class.png'))
+        fig.savefig(written[-1], dpi=100)
+        plt.close(fig)
+    sweep = sorted({c['params']['labels'] for c in cells if c['study'] == 'rq2' and c['done']})
+    if sweep:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for row, label in (('P-Decoder', 'P-Decoder'), ('real_only', 'real only'),
+                           ('real_synthetic', 'real + synthetic')):
+            xs, ys = [], []
+            for n in sweep:
+                s = stats([c['headline']['mIoU'] for c in _values(
+                    cells, study='rq2', row=row, split='test', params=dict(labels=n)).values()])
+                if s['n']:
+                    xs.append(n)
+                    ys.append(s['mean'])
+            ax.plot(xs, ys, marker='o', label=label)
+        ax.set_xscale('log')
+        ax.set_xlabel('real labelled images')
+        ax.set_ylabel('mIoU on test')
+        ax.legend()
+        fig.tight_layout()
+        written.append(osp.join(out_dir, 'label_sweep.png'))
+        fig.savefig(written[-1], dpi=100)
+        plt.close(fig)
+    return written
+
+
+# ---------------------------------------------------------------------- CLI
+def score_main(argv):
+    """``paper_tables.py score ...``: one checkpoint on one split, to a JSON file."""
+    from mmengine.config import DictAction
+
+    from projects.demo_world.demo_world.scoring import score
+    parser = argparse.ArgumentParser(prog='paper_tables.py score')
+    for name in ('task', 'config', 'checkpoint', 'world', 'split', 'out'):
+        parser.add_argument(f'--{name}', required=True)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(argv)
+    result = score(args.task, args.config, args.checkpoint, args.world, args.split,
+                   args.cfg_options)
+    atomic_write_text(args.out, dumps_json(result) + '\n')
+    print(f'{args.out}: {result}')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--seeds', type=int, default=3, help='seeds of rq1 and rq3')
+    parser.add_argument('--sweep-seeds', type=int, default=1, help='seeds of rq2 and rq4')
+    parser.add_argument('--studies', nargs='+', default=list(STUDIES), choices=STUDIES)
+    parser.add_argument('--tasks', nargs='+', default=list(TASKS), choices=TASKS)
+    parser.add_argument('--work-dir', default='work_dirs/paper_tables')
+    parser.add_argument('--world', default='data/demo_world')
+    parser.add_argument('--sd', default=SD_FOLDER, help='the diffusers folder of the SD model')
+    parser.add_argument('--docs', default='docs', help='where results.md and results/ go')
+    parser.add_argument('--jobs', type=int, default=2, help='jobs at a time (one thread each)')
+    parser.add_argument('--quick', action='store_true',
+                        help='a smoke run: 20 iterations per model, 8 synthetic images, '
+                        '40-image test splits in a new world')
+    parser.add_argument('--list', action='store_true', help='print the cells and exit')
+    parser.add_argument('--report-only', action='store_true',
+                        help='write the tables from the finished cells, run nothing')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ['score']:
+        return score_main(argv[1:])
+    args = parse_args(argv)
+    plan = build_plan(args)
+    command = 'python projects/demo_world/tools/paper_tables.py ' + ' '.join(argv)
+    if args.list:
+        state = defaultdict(lambda: [0, 0])
+        for c in plan.cells:
+            state[(c.study, c.task, c.row)][osp.isfile(c.path)] += 1
+        for (study, task, row), (todo, done) in state.items():
+            print(f'{study:<5}{task:<10}{row:<28}{done}/{todo + done} done')
+        print(f'{len(plan.jobs)} jobs, '
+              f'{sum(osp.isfile(j.done) for j in plan.jobs.values())} done')
+        return 0
+    failed = []
+    if not args.report_only:
+        if not osp.isfile(osp.join(plan.sd, 'model_index.json')):
+            raise SystemExit(f'{plan.sd} is not a diffusers folder (model_index.json missing)')
+        write_world_splits(plan.world, plan.splits, args.quick)
+        failed = execute(plan, args.jobs)
+    report = write_report(plan, args.docs, command)
+    done = sum(c['done'] for c in report['cells'])
+    print(f'{done} of {len(report["cells"])} cells done; tables in '
+          f'{osp.join(args.docs, "results.md")}')
+    if failed:
+        print(f'{len(failed)} jobs failed or were skipped: {failed}', file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
