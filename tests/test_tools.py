@@ -59,20 +59,6 @@ def test_train_resume_and_test_from_the_command_line(tmp_path, tiny_sd_folder):
         assert metrics[key] == validated[-1][key]
 
 
-@pytest.fixture(scope='module')
-def demo_architecture_sd(tmp_path_factory):
-    """A diffusers folder with the shipped demo model's architecture and random weights."""
-    from mmdatasetdm.diffusion import build_components
-    from projects.tiny_sd import tiny_sd as training
-    sd = str(tmp_path_factory.mktemp('demo_sd') / 'sd')
-    build_components(unet=training.DEMO_UNET_CONFIG, vae=training.DEMO_VAE_CONFIG,
-                     text_encoder=training.DEMO_TEXT_ENCODER_CONFIG,
-                     scheduler=training.DEMO_SCHEDULER_CONFIG,
-                     vocabulary=['a photo of a person a car a cone a tree a ball on grass']
-                     ).save_pretrained(sd)
-    return sd
-
-
 def _quick_demo(task, sd, tmp_path):
     out = _run(['projects/demo_world/tools/run_demo.py', '--task', task, '--quick', '--sd', sd,
                 '--work-dir', str(tmp_path / 'work'), '--world', str(tmp_path / 'world'),

@@ -55,6 +55,8 @@ TIMESTEPS = (1, 501, 901)  # 501: the demo P-Decoders' default (chosen on train_
 NUM_SYNTHETIC = (400, 1600, 6400)
 DEFAULT_TIMESTEP = 501
 RARE_CLASSES = ('cone', 'ball')
+# decimals per task (mIoU in percent; AP, AbsRel and δ1 as the toolboxes report them, in [0, 1])
+DIGITS = dict(semantic=2)
 # prompt sets of the rq4 ablation: generation config options
 PROMPT_SETS = OrderedDict(
     subtypes=[],  # the demo's default: colours, grounds and other objects (generate_demo.py)
@@ -382,13 +384,16 @@ def stats(values: Sequence[float]) -> dict:
     return dict(n=n, mean=mean, std=std, ci95=[mean - half, mean + half])
 
 
-def fmt(s: dict, digits: int = 2) -> str:
+def fmt(s: dict, digits: int = 2, interval: bool = True) -> str:
+    """``mean ± std [95 % interval] (n=seeds)``; ``—`` when no seed is done."""
     if not s['n']:
         return '—'
     text = f'{s["mean"]:.{digits}f}'
     if s['std'] is not None:
-        lo, hi = s['ci95']
-        text += f' ± {s["std"]:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]'
+        text += f' ± {s["std"]:.{digits}f}'
+        if interval:
+            lo, hi = s['ci95']
+            text += f' [{lo:.{digits}f}, {hi:.{digits}f}]'
     return text + f' (n={s["n"]})'
 
 
@@ -418,6 +423,7 @@ def _metric_table(cells, task, rows, splits=SPLITS, gain_of=None):
     ``gain_of=(a, b)`` adds the paired difference b - a."""
     from projects.demo_world.demo_world.scoring import metric_names
     names = metric_names(task)
+    digits = DIGITS.get(task, 3)
     header = '| arm | ' + ' | '.join(f'{m} `{s}`' for s in splits for m in names) + ' |'
     lines = [header, '|---|' + '---:|' * (len(splits) * len(names))]
     for row, label, where in rows:
@@ -425,7 +431,7 @@ def _metric_table(cells, task, rows, splits=SPLITS, gain_of=None):
         for split in splits:
             found = _values(cells, task=task, row=row, split=split, **where)
             for m in names:
-                cols.append(fmt(stats([c['headline'][m] for c in found.values()])))
+                cols.append(fmt(stats([c['headline'][m] for c in found.values()]), digits))
         lines.append(f'| {label} | ' + ' | '.join(cols) + ' |')
     if gain_of:
         (a, wa), (b, wb) = gain_of
@@ -435,7 +441,7 @@ def _metric_table(cells, task, rows, splits=SPLITS, gain_of=None):
             new = _values(cells, task=task, row=b, split=split, **wb)
             for m in names:
                 cols.append(fmt(stats([new[s]['headline'][m] - base[s]['headline'][m]
-                                       for s in sorted(set(base) & set(new))])))
+                                       for s in sorted(set(base) & set(new))]), digits))
         lines.append('| **gain** (paired, same seeds) | ' + ' | '.join(cols) + ' |')
     return lines
 
@@ -454,7 +460,8 @@ def _per_class_table(cells, split):
         b = [new[s]['scores']['per_class'][c] for s in seeds]
         gains[c] = stats([y - x for x, y in zip(a, b)])
         name = f'**{c}** (rare)' if c in RARE_CLASSES else c
-        lines.append(f'| {name} | {fmt(stats(a))} | {fmt(stats(b))} | {fmt(gains[c])} |')
+        lines.append(f'| {name} | {fmt(stats(a), interval=False)} | '
+                     f'{fmt(stats(b), interval=False)} | {fmt(gains[c])} |')
     return lines, gains
 
 
@@ -479,6 +486,8 @@ def write_report(plan: Plan, docs: str, command: str) -> dict:
     for task in TASKS:
         if any(c['study'] == 'rq3' and c['task'] == task for c in cells):
             md += [f'### RQ3 — {task}: real only vs real + synthetic', '']
+            if task == 'depth':
+                md += ['The gain is mixed - real only: negative is better for AbsRel.', '']
             md += _metric_table(cells, task, [
                 ('real_only', '100 real', dict(study='rq3')),
                 ('real_synthetic', '100 real + synthetic', dict(study='rq3'))],
@@ -489,7 +498,8 @@ def write_report(plan: Plan, docs: str, command: str) -> dict:
         lines, gains = _per_class_table(cells, split)
         if lines:
             gains_by_split[split] = gains
-            md += [f'Semantic, per-class IoU on `{split}` (rare classes in bold):', '']
+            md += [f'Semantic, per-class IoU on `{split}` (rare classes in bold; mean ± std, '
+                   'the gain with its 95 % interval):', '']
             md += lines + ['']
     sweep = sorted({c['params']['labels'] for c in cells if c['study'] == 'rq2'})
     if sweep:

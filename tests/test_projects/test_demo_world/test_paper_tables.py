@@ -1,0 +1,153 @@
+"""projects/demo_world/tools/paper_tables.py: the cells, their seeds, the statistics and a
+resumable quick run."""
+import json
+import math
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from tests.tool_module import load_tool
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
+TOOL = 'projects/demo_world/tools/paper_tables.py'
+
+
+@pytest.fixture(scope='module')
+def tables():
+    return load_tool(TOOL)
+
+
+def _plan(tables, tmp_path, *argv):
+    args = tables.parse_args(['--work-dir', str(tmp_path / 'work'), '--world',
+                              str(tmp_path / 'world')] + list(argv))
+    return tables.build_plan(args)
+
+
+def _opt(cmd, key):
+    """The value of ``key=`` among a command's --cfg-options (None if absent)."""
+    found = [c.split('=', 1)[1] for c in cmd if c.startswith(key + '=')]
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+def test_seeds_vary_the_draw_the_prompts_and_the_training_seed(tables, tmp_path):
+    plan = _plan(tables, tmp_path, '--seeds', '3', '--studies', 'rq3', '--tasks', 'semantic')
+    jobs = plan.jobs
+    for seed, split in enumerate(['train_100', 'train_100_seed1', 'train_100_seed2']):
+        pdecoder = jobs[f'pdecoder/semantic/default/n100/seed{seed}'].cmd
+        assert _opt(pdecoder, 'train_dataloader.dataset.split') == split
+        assert _opt(pdecoder, 'randomness.seed') == str(seed)
+        synth = jobs[f'synth/semantic/default/n100/seed{seed}/subtypes_400']
+        assert _opt(synth.cmd, 'prompts.seed') == str(seed)
+        assert _opt(synth.cmd, 'decoder.checkpoint') == osp.join(
+            plan.work, f'pdecoder/semantic/default/n100/seed{seed}', 'iter_1000.pth')
+        assert synth.deps == (f'pdecoder/semantic/default/n100/seed{seed}', )
+        real = jobs[f'arm/semantic/n100/seed{seed}/real_only'].cmd
+        assert _opt(real, 'train_dataloader.dataset.split') == split
+        assert _opt(real, 'randomness.seed') == str(seed)
+        mixed = jobs[f'arm/semantic/n100/seed{seed}/'
+                     f'synth.semantic.default.n100.seed{seed}.subtypes_400'].cmd
+        assert _opt(mixed, 'train_dataloader.dataset.datasets.0.dataset.split') == split
+        assert _opt(mixed, 'train_dataloader.dataset.datasets.1.data_root') == osp.join(
+            plan.work, f'synth/semantic/default/n100/seed{seed}/subtypes_400')
+        # no model is scored on a test split during training
+        for cmd in (pdecoder, real, mixed):
+            assert _opt(cmd, 'val_dataloader') == 'None'
+    assert plan.splits == {'train_100': 100, 'train_100_seed1': 100, 'train_100_seed2': 100}
+    # 3 seeds x 2 arms x 2 splits
+    assert len(plan.cells) == 12
+    assert {(c.row, c.seed, c.split) for c in plan.cells} == {
+        (row, seed, split) for row in ('real_only', 'real_synthetic') for seed in range(3)
+        for split in ('test', 'test_shifted')}
+
+
+def test_studies_share_jobs_and_sweeps_change_one_factor(tables, tmp_path):
+    plan = _plan(tables, tmp_path, '--seeds', '1', '--tasks', 'semantic')
+    keys = list(plan.jobs)
+    assert len(keys) == len(set(keys))
+    # rq1, rq3 and rq4 use the same seed-0 P-Decoder and real-only arm: one job each
+    assert sum(k == 'pdecoder/semantic/default/n100/seed0' for k in keys) == 1
+    cells = [c for c in plan.cells if c.row == 'real_only' and c.seed == 0 and c.split == 'test'
+             and c.params.get('labels', 100) == 100]
+    assert {c.study for c in cells} == {'rq1', 'rq2', 'rq3', 'rq4'}
+    assert len({c.job for c in cells}) == 1
+    # the label sweep writes its own splits; the 5000-label reference reads train_large
+    assert plan.splits['train_10_seed0'] == 10 and plan.splits['train_500_seed0'] == 500
+    assert plan.splits['train_large'] == 5000
+    # rq4: the timestep variant changes the P-Decoder and the decoder the generator builds
+    t1 = plan.jobs['pdecoder/semantic/t1/n100/seed0'].cmd
+    assert _opt(t1, 'model.backbone.timestep') == '1'
+    gen = plan.jobs['synth/semantic/t1/n100/seed0/subtypes_400'].cmd
+    assert _opt(gen, 'decoder.cfg_options.model.backbone.timestep') == '1'
+    no_attention = plan.jobs['synth/semantic/no_attention/n100/seed0/subtypes_400'].cmd
+    assert _opt(no_attention, 'decoder.cfg_options.model.decode_head.pixel_decoder.attention') \
+        == 'None'
+    names = plan.jobs['synth/semantic/default/n100/seed0/names_400'].cmd
+    assert _opt(names, 'prompts.source.templates') == '[a photo of a {cls}]'
+    assert '6400' in plan.jobs['synth/semantic/default/n100/seed0/subtypes_6400'].cmd
+    # the jobs come in priority order: semantic rq3 before the sweeps
+    assert keys.index('arm/semantic/n100/seed0/real_only') < keys.index(
+        'pdecoder/semantic/default/n10/seed0')
+
+
+def test_statistics():
+    tables = load_tool(TOOL)
+    s = tables.stats([1.0, 2.0, 3.0])
+    assert s['n'] == 3 and s['mean'] == 2.0 and s['std'] == 1.0
+    # t(0.975, 2) = 4.3027: half width 4.3027 / sqrt(3)
+    assert s['ci95'] == pytest.approx([2 - 2.48414, 2 + 2.48414], abs=1e-4)
+    assert tables.fmt(s) == '2.00 ± 1.00 [-0.48, 4.48] (n=3)'
+    assert tables.fmt(tables.stats([5.0]), 3) == '5.000 (n=1)'
+    assert tables.fmt(tables.stats([])) == '—'
+
+
+def test_tables_go_between_the_markers(tables, tmp_path):
+    path = tmp_path / 'results.md'
+    path.write_text('# Results\n\nwritten by hand\n')
+    tables._splice(str(path), f'{tables.MARK_BEGIN}\nfirst\n{tables.MARK_END}')
+    tables._splice(str(path), f'{tables.MARK_BEGIN}\nsecond\n{tables.MARK_END}')
+    text = path.read_text()
+    assert text.startswith('# Results\n\nwritten by hand\n')
+    assert 'second' in text and 'first' not in text
+    assert text.count(tables.MARK_BEGIN) == 1 and text.count(tables.MARK_END) == 1
+
+
+def _run(args):
+    env = dict(__import__('os').environ, PYTHONPATH=ROOT)
+    return subprocess.run([sys.executable, TOOL] + args, cwd=ROOT, env=env, capture_output=True,
+                          text=True)
+
+
+@pytest.mark.slow
+def test_quick_run_writes_the_tables_and_a_rerun_skips_every_cell(tmp_path, demo_architecture_sd):
+    """Two seeds of semantic rq3 at 20 iterations on a random-weight demo-architecture model:
+    every cell scored, the tables and the JSON written, and a second run runs nothing."""
+    argv = ['--quick', '--seeds', '2', '--studies', 'rq3', '--tasks', 'semantic', '--jobs', '2',
+            '--sd', demo_architecture_sd, '--work-dir', str(tmp_path / 'work'),
+            '--world', str(tmp_path / 'world'), '--docs', str(tmp_path / 'docs')]
+    first = _run(argv)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert '8 of 8 cells done' in first.stdout
+    with open(tmp_path / 'docs' / 'results' / 'paper_tables.json') as f:
+        report = json.load(f)
+    cells = report['cells']
+    assert len(cells) == 8 and all(c['done'] for c in cells)
+    # each cell is the score file of its job, and the paired gain is computed from them
+    by = {(c['row'], c['seed'], c['split']): c['headline']['mIoU'] for c in cells}
+    gains = [by[('real_synthetic', s, 'test')] - by[('real_only', s, 'test')] for s in (0, 1)]
+    mean = sum(gains) / 2
+    std = math.sqrt(sum((g - mean) ** 2 for g in gains))
+    text = (tmp_path / 'docs' / 'results.md').read_text()
+    gain_row = next(line for line in text.splitlines() if line.startswith('| **gain**'))
+    assert gain_row.split('|')[2].strip().startswith(f'{mean:.2f} ± {std:.2f}')
+    # the seeds trained different models on different draws
+    assert by[('real_only', 0, 'test')] != by[('real_only', 1, 'test')]
+    assert (tmp_path / 'world' / 'splits' / 'train_100_seed1.txt').is_file()
+    assert (tmp_path / 'docs' / 'results' / 'gain_per_class.png').is_file()
+    second = _run(argv)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert '16 of 16 jobs done before; 0 to run' in second.stdout
+    with open(tmp_path / 'docs' / 'results' / 'paper_tables.json') as f:
+        assert json.load(f)['cells'] == cells
