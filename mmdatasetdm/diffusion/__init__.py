@@ -7,6 +7,8 @@ from .architectures import SD15_ARCHITECTURE, SD21_ARCHITECTURE, architecture
 from .capture import CaptureConfig, CrossAttentionRecorder, FeatureCapture
 from .components import (DiffusionComponents, build_components, build_scheduler, load_components,
                          resolve_dtype, tensors_sha256)
+from .editing import (AttentionInjection, InjectionWindow, PromptToPromptProcessor,
+                      prompt_to_prompt, sample_edit, token_alignment)
 from .extractor import DiffusionFeatureExtractor, check_image_range
 from .pyramid import FeatureLevel, FeaturePyramid
 from .sampling import CaptureSampler, SampleBatch, SamplingConfig
@@ -20,5 +22,7 @@ __all__ = [
     'DiffusionFeatureExtractor', 'check_image_range', 'FeatureLevel', 'FeaturePyramid',
     'CaptureSampler', 'SampleBatch', 'SamplingConfig', 'PromptEncoder', 'tokenize',
     'word_token_positions', 'learn_bpe', 'save_clip_tokenizer_files', 'PyramidShape',
-    'pyramid_shape', 'SD15_ARCHITECTURE', 'SD21_ARCHITECTURE', 'architecture'
+    'pyramid_shape', 'SD15_ARCHITECTURE', 'SD21_ARCHITECTURE', 'architecture',
+    'AttentionInjection', 'InjectionWindow', 'PromptToPromptProcessor', 'prompt_to_prompt',
+    'sample_edit', 'token_alignment'
 ]

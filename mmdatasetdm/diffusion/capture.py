@@ -275,6 +275,11 @@ class FeatureCapture:
             self.unet.set_attn_processor(self._original_processors)
             self._original_processors = None
 
+    @property
+    def attached(self) -> bool:
+        """Whether the capture's processors and hooks are on the UNet."""
+        return self._original_processors is not None
+
     def __enter__(self) -> 'FeatureCapture':
         return self.attach()
 

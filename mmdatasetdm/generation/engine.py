@@ -113,6 +113,22 @@ class GenerationEngine:
                              diffusion_model=backbone.components.fingerprint(),
                              versions=library_versions())
 
+    @classmethod
+    def from_config(cls, cfg, num_samples: Optional[int],
+                    device: Optional[str] = None) -> 'GenerationEngine':
+        """The engine a generation config describes (``decoder``, ``prompts``,
+        ``sampling``, ``filters``, ``writer``, ``batch_size``, ``task``, ``device``).
+
+        Args:
+            cfg (Config | dict): the generation config.
+            num_samples (int | None): samples of the run (None: open-ended).
+            device (str, optional): overrides the config's ``device``.
+        """
+        return cls(decoder=cfg['decoder'], prompts=cfg['prompts'], num_samples=num_samples,
+                   sampling=cfg.get('sampling'), filters=cfg.get('filters'),
+                   writer=cfg.get('writer'), batch_size=cfg.get('batch_size', 4),
+                   task=cfg.get('task'), device=device or cfg.get('device', 'cpu'))
+
     def _check_classes(self, prompt_classes: Sequence[str]):
         known = set(self.decoder.classes)
         unknown = [c for c in prompt_classes if known and c not in known]

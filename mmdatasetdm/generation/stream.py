@@ -312,11 +312,7 @@ def generate_stream(cfg, out_dir: str, window: int, num_samples: int,
     # a SIGTERM (the training job stopping its generator) ends the run through its error path
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        engine = GenerationEngine(
-            decoder=cfg.decoder, prompts=cfg.prompts, num_samples=None,
-            sampling=cfg.get('sampling'), filters=cfg.get('filters'), writer=cfg.get('writer'),
-            batch_size=cfg.get('batch_size', 4), task=cfg.get('task'),
-            device=device or cfg.get('device', 'cpu'))
+        engine = GenerationEngine.from_config(cfg, None, device)
         if overwrite:
             engine.empty_output(out_dir)
     except BaseException as err:

@@ -42,7 +42,6 @@ def generate_cfg(checkpoint, tiny_sd_folder, **overrides):
 def make_engine(cfg, **kw):
     """The GenerationEngine of a generation config."""
     from mmdatasetdm.generation.engine import GenerationEngine
-    return GenerationEngine(decoder=cfg.decoder, prompts=cfg.prompts,
-                            num_samples=kw.get('num', cfg.num_samples), sampling=cfg.sampling,
-                            filters=cfg.filters, writer=cfg.writer, batch_size=cfg.batch_size,
-                            task=kw.get('task', cfg.task))
+    cfg = cfg.copy()
+    cfg.task = kw.get('task', cfg.task)
+    return GenerationEngine.from_config(cfg, kw.get('num', cfg.num_samples))
