@@ -81,11 +81,7 @@ def main():
     if args.stream:
         return stream(args, cfg, out_dir, num)
     rank, world_size = setup_distributed(args.launcher)
-    engine = GenerationEngine(
-        decoder=cfg.decoder, prompts=cfg.prompts, num_samples=num,
-        sampling=cfg.get('sampling'), filters=cfg.get('filters'), writer=cfg.get('writer'),
-        batch_size=cfg.get('batch_size', 4), task=cfg.get('task'),
-        device=args.device or cfg.get('device', 'cpu'))
+    engine = GenerationEngine.from_config(cfg, num, args.device)
     if args.overwrite and rank == 0:
         removed = engine.empty_output(out_dir)
         if removed:
