@@ -7,7 +7,7 @@ config's own test evaluator (CocoMetric for instances and keypoints,
 DepthMetric for depth).
 """
 import os.path as osp
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from .jobs import ROOT
 
@@ -134,3 +134,51 @@ def headline(task: str, metrics: Dict) -> Dict[str, float]:
 def metric_names(task: str) -> Sequence[str]:
     """Column names of :data:`HEADLINE_METRICS` for ``task``."""
     return [name for _, name, _ in HEADLINE_METRICS[task]]
+
+
+def stats(values: Sequence[float]) -> dict:
+    """Mean, sample standard deviation and the 95 % t-interval of the mean."""
+    import numpy as np
+    from scipy import stats as st
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    n = len(v)
+    if not n:
+        return dict(n=0, mean=None, std=None, ci95=None)
+    mean = float(v.mean())
+    if n == 1:
+        return dict(n=1, mean=mean, std=None, ci95=None)
+    std = float(v.std(ddof=1))
+    half = float(st.t.ppf(0.975, n - 1) * std / np.sqrt(n))
+    return dict(n=n, mean=mean, std=std, ci95=[mean - half, mean + half])
+
+
+def fmt(s: dict, digits: int = 2, interval: bool = True) -> str:
+    """``mean ± std [95 % interval] (n=seeds)``; ``—`` when no seed is done."""
+    if not s['n']:
+        return '—'
+    text = f'{s["mean"]:.{digits}f}'
+    if s['std'] is not None:
+        text += f' ± {s["std"]:.{digits}f}'
+        if interval:
+            lo, hi = s['ci95']
+            text += f' [{lo:.{digits}f}, {hi:.{digits}f}]'
+    return text + f' (n={s["n"]})'
+
+
+def seed_means(report: dict, task: str) -> Dict[str, Dict[str, dict]]:
+    """Per arm and test split, :func:`stats` over seeds of the rq3 headline numbers of
+    ``task`` in a paper-tables report (``docs/results/paper_tables.json``).
+
+    Returns:
+        dict: ``{arm: {split: {metric name: stats}}}`` (empty if the report has no
+        finished rq3 cell of the task).
+    """
+    values: Dict[str, Dict[str, Dict[str, List[float]]]] = {}
+    for cell in report.get('cells', []):
+        if cell['study'] != 'rq3' or cell['task'] != task or not cell.get('done'):
+            continue
+        per_metric = values.setdefault(cell['row'], {}).setdefault(cell['split'], {})
+        for name, value in cell['headline'].items():
+            per_metric.setdefault(name, []).append(value)
+    return {arm: {split: {m: stats(v) for m, v in metrics.items()}
+                  for split, metrics in splits.items()} for arm, splits in values.items()}

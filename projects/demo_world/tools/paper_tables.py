@@ -47,6 +47,7 @@ from typing import Dict, List, Optional, Sequence
 from mmdatasetdm.fileio import atomic_write_text, dumps_json
 from projects.demo_world.demo_world.jobs import (DEMO_TASKS, QUICK_FILTERS, ROOT, SD_FOLDER, SPLITS,
                                                  check_world_version, start, task_configs)
+from projects.demo_world.demo_world.scoring import fmt, stats
 
 TASKS = ('semantic', 'instance', 'depth', 'pose')
 STUDIES = ('rq1', 'rq2', 'rq3', 'rq4')
@@ -368,35 +369,6 @@ def execute(plan: Plan, max_jobs: int) -> List[str]:
 
 
 # ---------------------------------------------------------------------- tables
-def stats(values: Sequence[float]) -> dict:
-    """Mean, sample standard deviation and the 95 % t-interval of the mean."""
-    import numpy as np
-    from scipy import stats as st
-    v = np.asarray([x for x in values if x is not None], dtype=float)
-    n = len(v)
-    if not n:
-        return dict(n=0, mean=None, std=None, ci95=None)
-    mean = float(v.mean())
-    if n == 1:
-        return dict(n=1, mean=mean, std=None, ci95=None)
-    std = float(v.std(ddof=1))
-    half = float(st.t.ppf(0.975, n - 1) * std / np.sqrt(n))
-    return dict(n=n, mean=mean, std=std, ci95=[mean - half, mean + half])
-
-
-def fmt(s: dict, digits: int = 2, interval: bool = True) -> str:
-    """``mean ± std [95 % interval] (n=seeds)``; ``—`` when no seed is done."""
-    if not s['n']:
-        return '—'
-    text = f'{s["mean"]:.{digits}f}'
-    if s['std'] is not None:
-        text += f' ± {s["std"]:.{digits}f}'
-        if interval:
-            lo, hi = s['ci95']
-            text += f' [{lo:.{digits}f}, {hi:.{digits}f}]'
-    return text + f' (n={s["n"]})'
-
-
 def load_cells(plan: Plan) -> List[dict]:
     from projects.demo_world.demo_world.scoring import headline
     out = []

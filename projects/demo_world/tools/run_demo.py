@@ -31,7 +31,10 @@ from mmdatasetdm.fileio import read_manifest
 from projects.demo_world.demo_world.jobs import (DEMO_TASKS, QUICK_FILTERS, ROOT, SD_FOLDER, SPLITS,
                                                  check_world_version, data_opts, run, start,
                                                  task_configs, wait_all)
-from projects.demo_world.demo_world.scoring import score
+from projects.demo_world.demo_world.scoring import fmt, score, seed_means
+
+# the multi-seed means of the paper tables (projects/demo_world/tools/paper_tables.py)
+PAPER_TABLES = 'docs/results/paper_tables.json'
 
 
 def print_table(table):
@@ -51,6 +54,25 @@ def print_table(table):
                                                   for n in names)
                 for arm, splits in table.items() for split, res in splits.items()]
     print('\n' + header + '\n' + '-' * len(header) + '\n' + '\n'.join(rows) + '\n')
+
+
+def print_seed_means(task, report_path=PAPER_TABLES):
+    """Print the same arms' means over seeds from the paper tables, when they exist."""
+    path = osp.join(ROOT, report_path)
+    if not osp.isfile(path):
+        return
+    with open(path) as f:
+        means = seed_means(json.load(f), task)
+    if not means:
+        return
+    print(f'Beside this one run: mean ± std [95% interval] over seeds ({report_path}, '
+          'docs/results.md):')
+    for arm, splits in means.items():
+        for split, metrics in splits.items():
+            text = ', '.join(f'{m} {fmt(s, 2 if task == "semantic" else 3)}'
+                             for m, s in metrics.items())
+            print(f'  {arm:<16}{split:<14}{text}')
+    print()
 
 
 def training_curves(work_dirs, out_png):
@@ -207,10 +229,12 @@ def main():
     with open(osp.join(work, 'results.json'), 'w') as f:
         json.dump(table, f, indent=1)
     print_table(table)
+    print_seed_means(args.task)
     from mmdatasetdm.visualization import synthetic_gallery
     from projects.demo_world.demo_world import SEG_METAINFO
     out_gallery = synthetic_gallery(synth, osp.join(work, 'synthetic_gallery.png'),
-                                    palette=SEG_METAINFO['palette'])
+                                    palette=SEG_METAINFO['palette'], tile_height=128,
+                                    captions=True, legend=True)
     out_curves = training_curves({arm: osp.join(work, arm) for arm in arms},
                                  osp.join(work, 'training_curves.png'))
     print(f'results:  {osp.join(work, "results.json")}')

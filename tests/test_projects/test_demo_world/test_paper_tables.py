@@ -151,3 +151,23 @@ def test_quick_run_writes_the_tables_and_a_rerun_skips_every_cell(tmp_path, demo
     assert '16 of 16 jobs done before; 0 to run' in second.stdout
     with open(tmp_path / 'docs' / 'results' / 'paper_tables.json') as f:
         assert json.load(f)['cells'] == cells
+
+
+def test_seed_means_of_a_report():
+    """The main job prints these beside its one run (projects/demo_world/tools/run_demo.py)."""
+    from projects.demo_world.demo_world.scoring import seed_means
+
+    def cell(row, seed, value, study='rq3', task='semantic', done=True):
+        return dict(study=study, task=task, row=row, seed=seed, split='test', done=done,
+                    headline=dict(mIoU=value))
+
+    report = dict(cells=[cell('real_only', 0, 50.0), cell('real_only', 1, 54.0),
+                         cell('real_synthetic', 0, 60.0), cell('real_only', 2, 0.0, done=False),
+                         cell('real_only', 0, 99.0, study='rq1'),
+                         cell('real_only', 0, 1.0, task='depth')])
+    means = seed_means(report, 'semantic')
+    assert set(means) == {'real_only', 'real_synthetic'}
+    s = means['real_only']['test']['mIoU']
+    assert (s['n'], s['mean'], s['std']) == (2, 52.0, pytest.approx(2 * 2**0.5))
+    assert means['real_synthetic']['test']['mIoU']['std'] is None
+    assert seed_means(dict(cells=[]), 'semantic') == {}
