@@ -120,6 +120,13 @@ class PerceptionDecoder:
             raise ValueError(f'{checkpoint} was trained on classes {self.classes} but the '
                              f'generation config names {list(expected_classes)}')
         self.dataset_meta = meta.get('dataset_meta') or dict(classes=self.classes)
+        # classes whose labels the decoder's training hid (zero-shot): a decoder that labels
+        # them (a WordAttentionHead) does so from their word's attention alone
+        self.unseen_classes: List[str] = list(cfg.get('unseen_classes') or ())
+        unknown = [c for c in self.unseen_classes if c not in self.classes]
+        if unknown:
+            raise ValueError(f'{config}: unseen_classes {unknown} are not classes of the '
+                             f'decoder {self.classes}')
         # the weights, not the file (a runner checkpoint also holds a timestamp)
         self.weights_hash = tensors_sha256(model.state_dict())
         self.cfg = cfg

@@ -154,6 +154,10 @@ class GenerationEngine:
                         scheduler=self.sampler.scheduler_name,
                         steps=self.sampling.steps, guidance=self.sampling.guidance_scale,
                         decoder=self.decoder.weights_hash, task=self.task)
+        if self.decoder.unseen_classes:  # a zero-shot decoder: which labels it learnt from
+            run_info.update(unseen_classes=self.decoder.unseen_classes,
+                            seen_classes=[c for c in self.decoder.classes
+                                          if c not in self.decoder.unseen_classes])
         return ShardWriter(shard_dir(out_dir, rank), run_info=run_info, config=self.identity,
                            classes=self.decoder.classes, **cfg)
 

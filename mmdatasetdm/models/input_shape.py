@@ -19,6 +19,7 @@ component type              keys
 ``HypercolumnPixelDecoder`` ``strides``
 ``Mask2FormerHead``         ``in_channels`` (when its pixel decoder is a
                             ``HypercolumnPixelDecoder``)
+``WordAttentionHead``       its ``attention`` dict (and its neck's keys)
 their ``attention`` dicts   ``strides`` (the backbone's attention
                             strides; a written subset is allowed) and,
                             for ``tokens='all'``, ``num_tokens``
@@ -98,6 +99,8 @@ class _Filler:
             self._attention(cfg, path)
         elif kind == 'HypercolumnPixelDecoder':
             self._set(cfg, 'strides', self.shape.strides, path)
+            self._attention(cfg, path)
+        elif kind == 'WordAttentionHead':
             self._attention(cfg, path)
         elif kind == 'Mask2FormerHead' and isinstance(cfg.get('pixel_decoder'), dict) \
                 and _type_name(cfg['pixel_decoder']) == 'HypercolumnPixelDecoder':

@@ -1,4 +1,5 @@
+from .hide_classes import HideClasses
 from .mosaic import InstanceMosaic
 from .prompt import AddPrompt
 
-__all__ = ['AddPrompt', 'InstanceMosaic']
+__all__ = ['AddPrompt', 'HideClasses', 'InstanceMosaic']

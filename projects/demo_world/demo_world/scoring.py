@@ -182,3 +182,25 @@ def seed_means(report: dict, task: str) -> Dict[str, Dict[str, dict]]:
             per_metric.setdefault(name, []).append(value)
     return {arm: {split: {m: stats(v) for m, v in metrics.items()}
                   for split, metrics in splits.items()} for arm, splits in values.items()}
+
+
+def zero_shot_metrics(per_class: Dict[str, float], unseen: Sequence[str]) -> Dict[str, float]:
+    """Seen mIoU, unseen mIoU and their harmonic mean (the zero-shot segmentation summary).
+
+    Args:
+        per_class (dict): class name -> IoU (NaN for a class neither predicted nor present).
+        unseen (Sequence[str]): the classes hidden from the training labels; every other
+            class, the background included, is seen.
+
+    Returns:
+        dict: ``seen``, ``unseen`` and ``harmonic`` (0 when both means are 0).
+    """
+    import numpy as np
+    missing = [c for c in unseen if c not in per_class]
+    if missing:
+        raise KeyError(f'unseen classes {missing} have no IoU (classes: {list(per_class)})')
+    seen_iou = float(np.nanmean([v for c, v in per_class.items() if c not in unseen]))
+    unseen_iou = float(np.nanmean([per_class[c] for c in unseen]))
+    total = seen_iou + unseen_iou
+    return dict(seen=seen_iou, unseen=unseen_iou,
+                harmonic=0.0 if total == 0 else 2 * seen_iou * unseen_iou / total)

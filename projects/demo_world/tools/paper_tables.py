@@ -47,10 +47,10 @@ from typing import Dict, List, Optional, Sequence
 from mmdatasetdm.fileio import atomic_write_text, dumps_json
 from projects.demo_world.demo_world.jobs import (DEMO_TASKS, QUICK_FILTERS, ROOT, SD_FOLDER, SPLITS,
                                                  check_world_version, start, task_configs)
-from projects.demo_world.demo_world.scoring import fmt, stats
+from projects.demo_world.demo_world.scoring import fmt, stats, zero_shot_metrics
 
 TASKS = ('semantic', 'instance', 'depth', 'pose')
-STUDIES = ('rq1', 'rq2', 'rq3', 'rq4')
+STUDIES = ('rq1', 'rq2', 'rq3', 'rq4', 'zs')
 LABEL_SWEEP = (10, 25, 50, 100, 500)
 TIMESTEPS = (1, 501, 901)  # 501: the demo P-Decoders' default (chosen on train_large images)
 NUM_SYNTHETIC = (400, 1600, 6400)
@@ -70,6 +70,13 @@ DECODER_VARIANTS = OrderedDict(default={}, no_attention={
 for _t in TIMESTEPS:
     if _t != DEFAULT_TIMESTEP:
         DECODER_VARIANTS[f't{_t}'] = {'model.backbone.timestep': str(_t)}
+# the zero-shot setting (study zs): its P-Decoder, generation and downstream configs, and the
+# classes they hide from the real labels
+ZERO_SHOT = 'zs'
+ZS_CONFIGS = ('projects/demo_world/configs/pdecoder_semantic_zs.py',
+              'projects/demo_world/configs/generate_semantic_zs.py',
+              dict(real_only='projects/demo_world/configs/seg_real_100_zs.py',
+                   real_synthetic='projects/demo_world/configs/seg_synth_100_zs.py'))
 NO_VALIDATION = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
 MARK_BEGIN = '<!-- paper_tables:begin (written by projects/demo_world/tools/paper_tables.py) -->'
 MARK_END = '<!-- paper_tables:end -->'
@@ -102,6 +109,11 @@ class Cell:
 def load_config(config: str):
     from mmengine.config import Config
     return Config.fromfile(osp.join(ROOT, config))
+
+
+def variant_configs(task: str, variant: str):
+    """The P-Decoder, generation and downstream configs of a P-Decoder variant."""
+    return ZS_CONFIGS if variant == ZERO_SHOT else task_configs(task)
 
 
 def split_name(labels: int, seed: int) -> str:
@@ -150,7 +162,7 @@ class Plan:
     # ------------------------------------------------------------------ stages
     def pdecoder(self, task, labels, seed, variant='default'):
         split = self._train_split(labels, seed)
-        config = task_configs(task)[0]
+        config = variant_configs(task, variant)[0]
         key = f'pdecoder/{task}/{variant}/n{labels}/seed{seed}'
         folder = osp.join(self.work, key)
         iters = self._iters(config)
@@ -160,7 +172,7 @@ class Plan:
                 f'train_dataloader.dataset.split={split}', f'randomness.seed={seed}']
         if cfg.model.backbone.get('feature_cache'):
             opts.append(f'model.backbone.feature_cache.dir={osp.join(folder, "feature_cache")}')
-        opts += [f'{k}={v}' for k, v in DECODER_VARIANTS[variant].items()]
+        opts += [f'{k}={v}' for k, v in DECODER_VARIANTS.get(variant, {}).items()]
         opts += NO_VALIDATION + self._schedule(iters)
         if self.args.quick:
             opts.append(f'param_scheduler.0.end={iters}')
@@ -182,9 +194,10 @@ class Plan:
                        params=None):
         parent, ckpt = self.pdecoder(task, labels, seed, variant)
         opts = [f'model.backbone.pretrained={self.sd}'] + [
-            f'{k}={v}' for k, v in DECODER_VARIANTS[variant].items()]
+            f'{k}={v}' for k, v in DECODER_VARIANTS.get(variant, {}).items()]
         for split in SPLITS:
-            key, out = self.score(task, task_configs(task)[0], parent, ckpt, split, opts)
+            key, out = self.score(task, variant_configs(task, variant)[0], parent, ckpt, split,
+                                  opts)
             self.cells.append(Cell(study, task, row, seed, split, key, out, params or {}))
 
     def synthetic(self, task, labels, seed, variant='default', prompts='subtypes', num=400):
@@ -195,22 +208,25 @@ class Plan:
         opts = [f'decoder.checkpoint={ckpt}',
                 f'decoder.cfg_options.model.backbone.pretrained={self.sd}',
                 f'prompts.seed={seed}'] + [
-            f'decoder.cfg_options.{k}={v}' for k, v in DECODER_VARIANTS[variant].items()]
+            f'decoder.cfg_options.{k}={v}' for k, v in DECODER_VARIANTS.get(variant, {}).items()]
         opts += PROMPT_SETS[prompts] + (QUICK_FILTERS if self.args.quick else [])
-        self._add(key, [self.python, 'tools/generate.py', task_configs(task)[1], '--num', num,
+        self._add(key, [self.python, 'tools/generate.py', variant_configs(task, variant)[1],
+                        '--num', num,
                         '--out', out, '--resume', '--no-card', '--cfg-options'] + opts,
                   osp.join(out, 'manifest.jsonl'), deps=[parent])
         return key, out
 
-    def arm(self, task, arm, labels, seed, synth=None):
+    def arm(self, task, arm, labels, seed, synth=None, variant='default'):
         """A downstream model: ``real_only`` (on ``labels`` real images, or ``'large'``) or
-        ``real_synthetic`` (``synth``: the key and folder of a synthetic set)."""
+        ``real_synthetic`` (``synth``: the key and folder of a synthetic set); ``variant``
+        ``'zs'`` takes the zero-shot setting's configs."""
         split = self._train_split(labels, seed)
-        configs = task_configs(task)[2]
+        configs = variant_configs(task, variant)[2]
         config = configs['real_synthetic' if synth else 'real_only']
         real_key = DEMO_TASKS[task]['real_key']
         key = f'arm/{task}/{"large" if labels == "large" else f"n{labels}"}/seed{seed}/' + (
-            synth[0].replace('/', '.') if synth else 'real_only')
+            synth[0].replace('/', '.') if synth else
+            ('real_only_zs' if variant == ZERO_SHOT else 'real_only'))
         folder = osp.join(self.work, key)
         iters = self._iters(config)
         if synth:
@@ -226,9 +242,10 @@ class Plan:
                         '--cfg-options'] + opts, ckpt, deps=[synth[0]] if synth else [])
         return key, ckpt, config
 
-    def arm_cells(self, study, task, row, labels, seed, synth=None, params=None):
+    def arm_cells(self, study, task, row, labels, seed, synth=None, params=None,
+                  variant='default'):
         parent, ckpt, config = self.arm(task, row if row == 'real_only' else 'real_synthetic',
-                                        labels, seed, synth)
+                                        labels, seed, synth, variant)
         for split in SPLITS:
             key, out = self.score(task, config, parent, ckpt, split)
             self.cells.append(Cell(study, task, row, seed, split, key, out, params or {}))
@@ -253,6 +270,14 @@ class Plan:
         self.arm_cells('rq2', task, 'real_only', labels, seed, params=dict(labels=labels))
         self.arm_cells('rq2', task, 'real_synthetic', labels, seed,
                        self.synthetic(task, labels, seed), params=dict(labels=labels))
+
+    def zs(self, seed):
+        """Zero-shot: cones and balls hidden from the real labels of every model."""
+        task = 'semantic'
+        self.pdecoder_cells(ZERO_SHOT, task, 100, seed, ZERO_SHOT)
+        self.arm_cells(ZERO_SHOT, task, 'real_only', 100, seed, variant=ZERO_SHOT)
+        self.arm_cells(ZERO_SHOT, task, 'real_synthetic', 100, seed,
+                       self.synthetic(task, 100, seed, ZERO_SHOT), variant=ZERO_SHOT)
 
     def rq4(self, seed):
         task = 'semantic'
@@ -288,6 +313,9 @@ def build_plan(args) -> Plan:
                 plan.rq3(task, seed)
             if 'rq1' in args.studies:
                 plan.rq1(task, seed)
+    if 'semantic' in args.tasks and ZERO_SHOT in args.studies:
+        for seed in range(args.seeds):
+            plan.zs(seed)
     if 'semantic' in args.tasks:
         for seed in range(args.sweep_seeds):
             if 'rq2' in args.studies:
@@ -491,6 +519,7 @@ def write_report(plan: Plan, docs: str, command: str) -> dict:
                                       for s in sorted(set(base) & set(new))])))
             md.append(f'| {n} | ' + ' | '.join(row) + ' |')
         md.append('')
+    md += _zero_shot_table(cells)
     rq4 = [c for c in cells if c['study'] == 'rq4']
     if rq4:
         md += ['### RQ4 — ablations (semantic, mIoU)', '',
@@ -528,6 +557,39 @@ def write_report(plan: Plan, docs: str, command: str) -> dict:
     atomic_write_text(osp.join(plan.work, 'cells.json'), dumps_json(report) + '\n')
     _splice(osp.join(docs, 'results.md'), '\n'.join(md))
     return report
+
+
+def _zero_shot_table(cells) -> List[str]:
+    zs = [c for c in cells if c['study'] == ZERO_SHOT]
+    if not zs:
+        return []
+    unseen = load_config(ZS_CONFIGS[0]).unseen_classes
+    lines = [f'### Zero-shot — {" and ".join(unseen)} hidden from every real label (semantic)',
+             '', 'The P-Decoder (a WordAttentionHead) and both downstream arms train on the 100 '
+             f'labelled images with the {" and ".join(unseen)} pixels ignored and never named '
+             'in a training prompt; the generator\'s prompts name every class. IoU in percent: '
+             'seen = mean over the other classes, background included; h = harmonic mean.', '',
+             '| model | ' + ' | '.join(
+                 f'{m} `{s}`' for s in SPLITS for m in ('seen', 'unseen', 'h')) + ' |',
+             '|---|' + '---:|' * (3 * len(SPLITS))]
+    by = defaultdict(dict)
+    for c in zs:
+        if c['done']:
+            by[(c['row'], c['split'])][c['seed']] = zero_shot_metrics(
+                c['scores']['per_class'], unseen)
+    for row, label in (('P-Decoder', 'P-Decoder (zero-shot)'), ('real_only', '100 real'),
+                       ('real_synthetic', '100 real + synthetic')):
+        lines.append(f'| {label} | ' + ' | '.join(
+            fmt(stats([v[m] for v in by[(row, s)].values()]))
+            for s in SPLITS for m in ('seen', 'unseen', 'harmonic')) + ' |')
+    gains = []
+    for s in SPLITS:
+        base, new = by[('real_only', s)], by[('real_synthetic', s)]
+        seeds = sorted(set(base) & set(new))
+        gains += [fmt(stats([new[k][m] - base[k][m] for k in seeds]))
+                  for m in ('seen', 'unseen', 'harmonic')]
+    lines += ['| **gain** (paired) | ' + ' | '.join(gains) + ' |', '']
+    return lines
 
 
 def _splice(path: str, block: str) -> None:

@@ -70,9 +70,12 @@ def test_studies_share_jobs_and_sweeps_change_one_factor(tables, tmp_path):
     # rq1, rq3 and rq4 use the same seed-0 P-Decoder and real-only arm: one job each
     assert sum(k == 'pdecoder/semantic/default/n100/seed0' for k in keys) == 1
     cells = [c for c in plan.cells if c.row == 'real_only' and c.seed == 0 and c.split == 'test'
-             and c.params.get('labels', 100) == 100]
+             and c.params.get('labels', 100) == 100 and c.study != 'zs']
     assert {c.study for c in cells} == {'rq1', 'rq2', 'rq3', 'rq4'}
     assert len({c.job for c in cells}) == 1
+    # the zero-shot real-only arm hides classes: another job
+    zs = [c for c in plan.cells if c.study == 'zs' and c.row == 'real_only' and c.seed == 0]
+    assert zs and zs[0].job == 'arm/semantic/n100/seed0/real_only_zs/score_test'
     # the label sweep writes its own splits; the 5000-label reference reads train_large
     assert plan.splits['train_10_seed0'] == 10 and plan.splits['train_500_seed0'] == 500
     assert plan.splits['train_large'] == 5000
@@ -171,3 +174,27 @@ def test_seed_means_of_a_report():
     assert (s['n'], s['mean'], s['std']) == (2, 52.0, pytest.approx(2 * 2**0.5))
     assert means['real_synthetic']['test']['mIoU']['std'] is None
     assert seed_means(dict(cells=[]), 'semantic') == {}
+
+
+def test_zero_shot_cells_and_metrics(tables, tmp_path):
+    from projects.demo_world.demo_world.scoring import zero_shot_metrics
+    plan = _plan(tables, tmp_path, '--seeds', '2', '--studies', 'zs', '--tasks', 'semantic')
+    pdecoder = plan.jobs['pdecoder/semantic/zs/n100/seed1'].cmd
+    assert 'projects/demo_world/configs/pdecoder_semantic_zs.py' in pdecoder
+    assert _opt(pdecoder, 'train_dataloader.dataset.split') == 'train_100_seed1'
+    gen = plan.jobs['synth/semantic/zs/n100/seed1/subtypes_400'].cmd
+    assert 'projects/demo_world/configs/generate_semantic_zs.py' in gen
+    real = plan.jobs['arm/semantic/n100/seed1/real_only_zs'].cmd
+    assert 'projects/demo_world/configs/seg_real_100_zs.py' in real
+    mixed = plan.jobs['arm/semantic/n100/seed1/synth.semantic.zs.n100.seed1.subtypes_400'].cmd
+    assert 'projects/demo_world/configs/seg_synth_100_zs.py' in mixed
+    assert {(c.row, c.seed) for c in plan.cells} == {
+        (r, s) for r in ('P-Decoder', 'real_only', 'real_synthetic') for s in (0, 1)}
+    per_class = dict(background=90.0, person=40.0, car=70.0, cone=10.0, tree=80.0,
+                     ball=float('nan'))
+    m = zero_shot_metrics(per_class, ('cone', 'ball'))
+    assert m['seen'] == 70.0 and m['unseen'] == 10.0
+    assert m['harmonic'] == pytest.approx(2 * 70 * 10 / 80)
+    assert zero_shot_metrics(dict(a=0.0, b=0.0), ('b', ))['harmonic'] == 0.0
+    with pytest.raises(KeyError, match=r"unseen classes \['dog'\] have no IoU"):
+        zero_shot_metrics(per_class, ('dog', ))
