@@ -1,8 +1,8 @@
 """WordAttentionHead: one scoring network for every class word (zero-shot labelling)."""
 import pytest
 import torch
-from mmseg.structures import SegDataSample
 from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
 
 from mmdatasetdm.diffusion import FeatureLevel, FeaturePyramid
 from mmdatasetdm.models.decode_heads import WordAttentionHead
