@@ -97,10 +97,12 @@ def main(argv=None):
     a, s = summary['attribute'], summary['swap']
     print(f'\nattribute edits: {a["measured"]} of {a["edits"]} measured; mask IoU mean '
           f'{_num(a["mean_iou"])}, median {_num(a["median_iou"])}, '
-          f'>= {a["share_iou_at_least"]["threshold"]}: {_pct(a["share_iou_at_least"]["share"])}')
+          f'>= {a["share_iou_at_least"]["threshold"]}: {_pct(a["share_iou_at_least"]["share"])}; '
+          f'object-layout IoU {_num(summary["attribute_layout_iou"])}')
     print(f'swap edits: {s["measured"]} of {s["edits"]} measured; region relabelled '
           f'{_pct(s["mean_relabelled"])} on average, more than half in '
-          f'{_pct(s["share_relabelled"]["share"])} of the swaps')
+          f'{_pct(s["share_relabelled"]["share"])} of the swaps; object-layout IoU '
+          f'{_num(summary["swap_layout_iou"])}')
     print('\n'.join(f'{k}: {v}' for k, v in paths.items()))
 
 

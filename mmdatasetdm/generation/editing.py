@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from ..diffusion import InjectionWindow, sample_edit, word_token_positions
-from ..fileio import atomic_write_text, dumps_json, read_jsonl
+from ..fileio import IGNORE_INDEX, atomic_write_text, dumps_json, read_jsonl
 from .annotations import ANNOTATORS
 
 EDIT_KINDS = ('attribute', 'swap')
@@ -92,7 +92,9 @@ class EditResult:
     """What one edit produced and how well its labels follow it.
 
     ``iou``: attribute edits, the IoU of the edited class's masks (source vs
-    edited); ``swap_fraction``: swap edits, the share of the source's ``from``
+    edited); ``layout_iou``: every edit, the IoU of the object masks (any
+    class but the background, ignored pixels left out), which tells a moved
+    layout from a relabelled one; ``swap_fraction``: swap edits, the share of the source's ``from``
     pixels labelled ``to`` in the edited labels; ``source_area``: pixels of the
     measured class in the source labels (an empty one is not measured).
     """
@@ -102,13 +104,15 @@ class EditResult:
     iou: Optional[float] = None
     swap_fraction: Optional[float] = None
     source_area: int = 0
+    layout_iou: Optional[float] = None
 
     def record(self) -> dict:
         """The edit in its list's field names, with the measurements."""
         out = asdict(self.edit)
         for ours, theirs in (('cls', 'class'), ('from_cls', 'from'), ('to_cls', 'to')):
             out[theirs] = out.pop(ours)
-        out.update(iou=self.iou, swap_fraction=self.swap_fraction, source_area=self.source_area)
+        out.update(iou=self.iou, swap_fraction=self.swap_fraction, source_area=self.source_area,
+                   layout_iou=self.layout_iou)
         return out
 
 
@@ -142,6 +146,9 @@ class LabelledEditor:
             labels.append(ANNOTATORS['semantic'](pred, prompted, self.engine.filters).semantic)
         labels = np.stack(labels)
         result = EditResult(edit, batch.images, labels)
+        objects = (labels != self.classes.index('background')) & (labels != IGNORE_INDEX) \
+            if 'background' in self.classes else labels != IGNORE_INDEX
+        result.layout_iou = mask_iou(objects[0], objects[1])
         if edit.kind == 'attribute':
             c = self.classes.index(edit.cls)
             result.source_area = int((labels[0] == c).sum())
@@ -161,13 +168,18 @@ def summarize(results: Sequence[EditResult], iou_threshold: float = 0.9,
     """The measurement over an edit list.
 
     Returns:
-        dict: per kind, how many edits there were and how many were measured
+        dict: the mean layout IoU of each kind (``<kind>_layout_iou``); per kind,
+        how many edits there were and how many were measured
         (the class is in the source's labels), and for attribute edits the
         mean and median mask IoU and the share with IoU >= ``iou_threshold``;
         for swaps the mean share of the region relabelled and the share of
         swaps where more than ``swap_threshold`` of it took the new class.
     """
     out = {}
+    for kind in EDIT_KINDS:
+        layouts = [r.layout_iou for r in results
+                   if r.edit.kind == kind and r.layout_iou is not None]
+        out[f'{kind}_layout_iou'] = float(np.mean(layouts)) if layouts else None
     attribute = [r for r in results if r.edit.kind == 'attribute']
     ious = [r.iou for r in attribute if r.iou is not None]
     out['attribute'] = dict(

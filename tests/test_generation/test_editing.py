@@ -46,15 +46,19 @@ def test_read_edits(tmp_path):
         read_edits(_write(tmp_path / 'empty.jsonl', ''), CLASSES)
 
 
-def _result(kind, iou=None, fraction=None):
+def _result(kind, iou=None, fraction=None, layout=None):
     edit = Edit('a', 'b', 0, kind, cls='cone' if kind == 'attribute' else None)
-    return EditResult(edit, np.zeros((2, 1, 1, 3)), np.zeros((2, 1, 1)), iou, fraction)
+    return EditResult(edit, np.zeros((2, 1, 1, 3)), np.zeros((2, 1, 1)), iou, fraction,
+                      layout_iou=layout)
 
 
 def test_summary_counts_what_was_measured():
-    results = [_result('attribute', 1.0), _result('attribute', 0.5), _result('attribute'),
-               _result('swap', fraction=0.75), _result('swap', fraction=0.25)]
+    results = [_result('attribute', 1.0, layout=0.8), _result('attribute', 0.5, layout=0.6),
+               _result('attribute'), _result('swap', fraction=0.75),
+               _result('swap', fraction=0.25, layout=0.5)]
     summary = summarize(results)
+    assert summary['attribute_layout_iou'] == pytest.approx(0.7)
+    assert summary['swap_layout_iou'] == 0.5
     a, s = summary['attribute'], summary['swap']
     assert (a['edits'], a['measured'], a['mean_iou'], a['median_iou']) == (3, 2, 0.75, 0.75)
     assert a['share_iou_at_least'] == dict(threshold=0.9, share=0.5)
@@ -75,6 +79,8 @@ def test_an_identical_edit_keeps_image_and_labels(editor):
     area = int((result.labels[0] == editor.classes.index('cone')).sum())
     assert result.source_area == area
     assert result.iou == (1.0 if area else None)
+    objects = (result.labels[0] != 0) & (result.labels[0] != 255)
+    assert result.layout_iou == (1.0 if objects.any() else None)
     swap = editor(Edit(prompt, 'a photo of a red ball', 3, 'swap', from_cls='cone',
                        to_cls='ball'))
     # the same seed and source prompt: the same source image and labels

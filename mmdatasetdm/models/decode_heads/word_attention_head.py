@@ -1,4 +1,6 @@
 """A semantic P-Decoder head that scores every class through its word's cross-attention."""
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
@@ -36,13 +38,18 @@ class WordAttentionHead(BaseDecodeHead):
             (None: all of the backbone's).
         channels (int): channels of the scoring network.
         num_convs (int): its 3x3 conv-norm-act layers (>= 1).
+        word_feature_channels (int, optional): project the features to this many
+            channels (1x1 conv) before the scoring network sees them beside a
+            word's maps. Few channels carry shape and edges but little of what
+            tells the trained classes apart, so the score has to come from the
+            word's attention, which is what an unseen class has; None: all.
         kwargs: the rest of ``BaseDecodeHead``'s arguments (``num_classes``,
             which must be ``1 + len(words)``, ``loss_decode``,
             ``norm_cfg``, ``align_corners``, ``ignore_index``...).
     """
 
     def __init__(self, neck: dict, attention: dict, channels: int = 64, num_convs: int = 2,
-                 **kwargs):
+                 word_feature_channels: Optional[int] = None, **kwargs):
         attention = dict(attention)
         if attention.get('tokens', 'words') != 'words' or not attention.get('words'):
             raise ValueError("WordAttentionHead needs attention=dict(tokens='words', "
@@ -67,7 +74,10 @@ class WordAttentionHead(BaseDecodeHead):
             raise ValueError('WordAttentionHead: no attention strides (the backbone fills '
                              "attention['strides'] when the config leaves it out)")
         self.normalize = bool(attention.get('normalize', True))
-        inputs = self.in_channels + len(self.attention_strides)
+        self.word_features = None if word_feature_channels is None else nn.Conv2d(
+            self.in_channels, int(word_feature_channels), 1)
+        inputs = (self.in_channels if word_feature_channels is None else
+                  int(word_feature_channels)) + len(self.attention_strides)
         self.score_convs = nn.Sequential(*[
             ConvModule(inputs if i == 0 else channels, channels, 3, padding=1,
                        norm_cfg=self.norm_cfg, act_cfg=self.act_cfg) for i in range(num_convs)])
@@ -93,7 +103,8 @@ class WordAttentionHead(BaseDecodeHead):
                           size=(height, width), mode='bilinear', align_corners=False)
             for s in self.attention_strides], dim=2)  # (B, K, S, h, w)
         words = len(self.words)
-        per_word = torch.cat([features[:, None].expand(-1, words, -1, -1, -1), maps], dim=2)
+        shared = features if self.word_features is None else self.word_features(features)
+        per_word = torch.cat([shared[:, None].expand(-1, words, -1, -1, -1), maps], dim=2)
         scores = self.score(self.score_convs(per_word.flatten(0, 1)))
         scores = scores.view(batch, words, height, width)
         return torch.cat([self.background(features), scores], dim=1)
