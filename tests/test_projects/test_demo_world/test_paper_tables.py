@@ -198,3 +198,22 @@ def test_zero_shot_cells_and_metrics(tables, tmp_path):
     assert zero_shot_metrics(dict(a=0.0, b=0.0), ('b', ))['harmonic'] == 0.0
     with pytest.raises(KeyError, match=r"unseen classes \['dog'\] have no IoU"):
         zero_shot_metrics(per_class, ('dog', ))
+
+
+@pytest.mark.slow
+def test_quick_zero_shot_run(tmp_path, demo_architecture_sd):
+    """The zero-shot study end to end at 20 iterations: the hidden-class configs train, the
+    generated set records its seen and unseen classes, and the table is written."""
+    argv = ['--quick', '--seeds', '1', '--studies', 'zs', '--tasks', 'semantic',
+            '--sd', demo_architecture_sd, '--work-dir', str(tmp_path / 'work'),
+            '--world', str(tmp_path / 'world'), '--docs', str(tmp_path / 'docs')]
+    run = _run(argv)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert '6 of 6 cells done' in run.stdout
+    manifest = tmp_path / 'work' / 'synth/semantic/zs/n100/seed0/subtypes_8/manifest.jsonl'
+    first = json.loads(manifest.read_text().splitlines()[0])
+    assert first['unseen_classes'] == ['cone', 'ball']
+    assert first['seen_classes'] == ['background', 'person', 'car', 'tree']
+    text = (tmp_path / 'docs' / 'results.md').read_text()
+    assert '### Zero-shot — cone and ball hidden from every real label' in text
+    assert text.count('(n=1)') == 4 * 6  # 3 models and the gain, 6 columns
