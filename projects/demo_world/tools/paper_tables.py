@@ -622,11 +622,7 @@ def _plots(cells, gains_by_split, out_dir) -> List[str]:
         ax.set_xticks([k + 0.4 - width / 2 for k in range(len(classes))], classes)
         ax.set_ylabel('IoU gain, mixed - real only')
         ax.set_title('Semantic: per-class gain (mean, 95% interval over seeds)')
-        ax.legend()
-        fig.tight_layout()
-        written.append(osp.join(out_dir, 'gain_per_class.png'))
-        fig.savefig(written[-1], dpi=100)
-        plt.close(fig)
+        written.append(_save(fig, ax, osp.join(out_dir, 'gain_per_class.png')))
     sweep = sorted({c['params']['labels'] for c in cells if c['study'] == 'rq2' and c['done']})
     if sweep:
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -643,12 +639,17 @@ def _plots(cells, gains_by_split, out_dir) -> List[str]:
         ax.set_xscale('log')
         ax.set_xlabel('real labelled images')
         ax.set_ylabel('mIoU on test')
-        ax.legend()
-        fig.tight_layout()
-        written.append(osp.join(out_dir, 'label_sweep.png'))
-        fig.savefig(written[-1], dpi=100)
-        plt.close(fig)
+        written.append(_save(fig, ax, osp.join(out_dir, 'label_sweep.png')))
     return written
+
+
+def _save(fig, ax, path: str) -> str:
+    import matplotlib.pyplot as plt
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 # ---------------------------------------------------------------------- CLI
