@@ -347,22 +347,24 @@ def write_world_splits(world: str, splits: Dict[str, int], quick: bool) -> None:
         generate_world(world, seed=0, splits=missing, progress=False)
 
 
-def execute(plan: Plan, max_jobs: int) -> List[str]:
-    """Run the plan's unfinished jobs, ``max_jobs`` at a time, one thread each.
+def execute(plan: Plan, max_jobs: int, keys: Optional[Sequence[str]] = None) -> List[str]:
+    """Run the plan's unfinished jobs (of ``keys``, default all), ``max_jobs`` at a time, one
+    thread each.
 
     Returns:
         list[str]: keys of the jobs that failed (their dependents are skipped).
     """
-    todo = [job for job in plan.jobs.values() if not osp.isfile(job.done)]
+    keys = set(plan.jobs if keys is None else keys)
+    todo = [job for job in plan.jobs.values() if job.key in keys and not osp.isfile(job.done)]
     total, finished, failed = len(todo), 0, []
-    print(f'{len(plan.jobs) - total} of {len(plan.jobs)} jobs done before; {total} to run',
-          flush=True)
+    print(f'{len(plan.jobs) - total} of {len(plan.jobs)} jobs done before or not needed '
+          f'(their cells are recorded); {total} to run', flush=True)
     running = {}
     began = time.time()
     timings = osp.join(plan.work, 'timings.jsonl')
 
     def done(key):
-        return osp.isfile(plan.jobs[key].done)
+        return osp.isfile(plan.jobs[key].done) or key not in keys
 
     while todo or running:
         blocked = [j for j in todo if any(d in failed for d in j.deps)]
@@ -397,8 +399,28 @@ def execute(plan: Plan, max_jobs: int) -> List[str]:
 
 
 # ---------------------------------------------------------------------- tables
-def load_cells(plan: Plan) -> List[dict]:
+def load_recorded(path: str) -> 'OrderedDict[str, dict]':
+    """The done cells of an earlier report (``<docs>/results/paper_tables.json``) by score job.
+
+    The report is committed with the docs, so cells scored on another machine or in an
+    earlier checkout count as done: a rerun neither recomputes them nor drops them from the
+    tables.
+    """
+    if not osp.isfile(path):
+        return OrderedDict()
+    try:
+        with open(path) as f:
+            cells = json.load(f)['cells']
+    except (ValueError, KeyError, TypeError) as e:
+        raise SystemExit(f'{path}: not a paper-tables report (a JSON object with "cells"): {e}')
+    return OrderedDict((c['job'], c) for c in cells if c.get('done'))
+
+
+def load_cells(plan: Plan, recorded: Optional[Dict[str, dict]] = None) -> List[dict]:
+    """Every cell of the plan (scored here, or done in ``recorded``), then the recorded cells
+    the plan does not name (other studies, tasks or seeds), so no finished cell is lost."""
     from projects.demo_world.demo_world.scoring import headline
+    recorded = recorded or {}
     out = []
     for c in plan.cells:
         rec = dict(study=c.study, task=c.task, row=c.row, seed=c.seed, split=c.split,
@@ -408,8 +430,25 @@ def load_cells(plan: Plan) -> List[dict]:
                 scores = json.load(f)
             rec['scores'] = scores
             rec['headline'] = headline(c.task, scores)
+        elif c.job in recorded:
+            rec = dict(recorded[c.job])
         out.append(rec)
+    named = {c.job for c in plan.cells}
+    out += [dict(c) for job, c in recorded.items() if job not in named]
     return out
+
+
+def jobs_to_run(plan: Plan, recorded: Dict[str, dict]) -> List[str]:
+    """Keys of the jobs that some unfinished cell needs (its score job and everything that
+    job depends on), in plan order; jobs whose cells are all recorded are not rerun."""
+    needed = set()
+    stack = [c.job for c in plan.cells if not osp.isfile(c.path) and c.job not in recorded]
+    while stack:
+        key = stack.pop()
+        if key not in needed:
+            needed.add(key)
+            stack.extend(plan.jobs[key].deps)
+    return [key for key in plan.jobs if key in needed]
 
 
 def _values(cells, **where):
@@ -465,9 +504,11 @@ def _per_class_table(cells, split):
     return lines, gains
 
 
-def write_report(plan: Plan, docs: str, command: str) -> dict:
-    """Write the tables, the JSON of every cell and the plots; returns the JSON."""
-    cells = load_cells(plan)
+def write_report(plan: Plan, docs: str, command: str,
+                 recorded: Optional[Dict[str, dict]] = None) -> dict:
+    """Write the tables, the JSON of every cell (``recorded`` ones included) and the plots;
+    returns the JSON."""
+    cells = load_cells(plan, recorded)
     done = sum(c['done'] for c in cells)
     md = [MARK_BEGIN, '', '## The paper tables (demo world)', '',
           f'Written by `{command}`; {done} of {len(cells)} cells done. Each number is the mean '
@@ -552,8 +593,14 @@ def write_report(plan: Plan, docs: str, command: str) -> dict:
         md += ['Plots: ' + ', '.join(f'[{osp.basename(p)}](results/{osp.basename(p)})'
                                      for p in plots), '']
     md.append(MARK_END)
-    report = dict(command=command, cells=cells)
-    atomic_write_text(osp.join(out_dir, 'paper_tables.json'), dumps_json(report) + '\n')
+    earlier = []
+    report_path = osp.join(out_dir, 'paper_tables.json')
+    if osp.isfile(report_path):
+        with open(report_path) as f:
+            earlier = json.load(f).get('commands', [])
+    report = dict(command=command, commands=list(OrderedDict.fromkeys(earlier + [command])),
+                  cells=cells)
+    atomic_write_text(report_path, dumps_json(report) + '\n')
     atomic_write_text(osp.join(plan.work, 'cells.json'), dumps_json(report) + '\n')
     _splice(osp.join(docs, 'results.md'), '\n'.join(md))
     return report
@@ -686,6 +733,9 @@ def parse_args(argv=None):
     parser.add_argument('--list', action='store_true', help='print the cells and exit')
     parser.add_argument('--report-only', action='store_true',
                         help='write the tables from the finished cells, run nothing')
+    parser.add_argument('--ignore-recorded', action='store_true',
+                        help='recompute cells recorded in <docs>/results/paper_tables.json '
+                        'but not scored under --work-dir (after a change that moves them)')
     return parser.parse_args(argv)
 
 
@@ -696,22 +746,29 @@ def main(argv=None):
     args = parse_args(argv)
     plan = build_plan(args)
     command = 'python projects/demo_world/tools/paper_tables.py ' + ' '.join(argv)
+    recorded = load_recorded(osp.join(args.docs, 'results', 'paper_tables.json'))
+    # --ignore-recorded: recompute the plan's recorded cells (the others stay in the report)
+    pending = {} if args.ignore_recorded else recorded
+    if args.ignore_recorded:
+        recorded = OrderedDict((k, c) for k, c in recorded.items()
+                               if k not in {cell.job for cell in plan.cells})
+    needed = jobs_to_run(plan, pending)
     if args.list:
         state = defaultdict(lambda: [0, 0])
         for c in plan.cells:
-            state[(c.study, c.task, c.row)][osp.isfile(c.path)] += 1
+            state[(c.study, c.task, c.row)][osp.isfile(c.path) or c.job in pending] += 1
         for (study, task, row), (todo, done) in state.items():
             print(f'{study:<5}{task:<10}{row:<28}{done}/{todo + done} done')
-        print(f'{len(plan.jobs)} jobs, '
-              f'{sum(osp.isfile(j.done) for j in plan.jobs.values())} done')
+        print(f'{len(plan.jobs)} jobs, {len(needed)} still needed '
+              f'({sum(osp.isfile(plan.jobs[k].done) for k in needed)} of them done)')
         return 0
     failed = []
     if not args.report_only:
         if not osp.isfile(osp.join(plan.sd, 'model_index.json')):
             raise SystemExit(f'{plan.sd} is not a diffusers folder (model_index.json missing)')
         write_world_splits(plan.world, plan.splits, args.quick)
-        failed = execute(plan, args.jobs)
-    report = write_report(plan, args.docs, command)
+        failed = execute(plan, args.jobs, needed)
+    report = write_report(plan, args.docs, command, recorded)
     done = sum(c['done'] for c in report['cells'])
     print(f'{done} of {len(report["cells"])} cells done; tables in '
           f'{osp.join(args.docs, "results.md")}')

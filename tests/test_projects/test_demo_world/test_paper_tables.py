@@ -106,6 +106,42 @@ def test_statistics():
     assert tables.fmt(tables.stats([])) == '—'
 
 
+def test_recorded_cells_are_not_rerun_nor_dropped(tables, tmp_path):
+    """Cells done in an earlier checkout (the committed report) skip the jobs only they need,
+    and a report of other studies keeps them."""
+    plan = _plan(tables, tmp_path, '--seeds', '1', '--studies', 'rq3', '--tasks', 'semantic')
+    scores = dict(mIoU=50.0, per_class=dict(background=90.0, person=10.0, cone=5.0, ball=1.0))
+
+    def cell(job, study='rq3', row='real_only', split='test'):
+        return dict(study=study, task='semantic', row=row, seed=0, split=split, params={},
+                    job=job, done=True, scores=scores, headline=dict(mIoU=50.0))
+
+    real = 'arm/semantic/n100/seed0/real_only'
+    recorded = {f'{real}/score_{s}': cell(f'{real}/score_{s}', split=s) for s in tables.SPLITS}
+    needed = tables.jobs_to_run(plan, recorded)
+    assert real not in needed and not any(k.startswith(real) for k in needed)
+    mixed = 'arm/semantic/n100/seed0/synth.semantic.default.n100.seed0.subtypes_400'
+    assert needed == ['pdecoder/semantic/default/n100/seed0',
+                      'synth/semantic/default/n100/seed0/subtypes_400', mixed,
+                      f'{mixed}/score_test', f'{mixed}/score_test_shifted']
+    # one more recorded cell from a study this plan does not name
+    other = cell('pdecoder/semantic/zs/n100/seed0/score_test', study='zs', row='P-Decoder')
+    recorded[other['job']] = other
+    path = tmp_path / 'docs' / 'results' / 'paper_tables.json'
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(dict(command='earlier', cells=list(recorded.values()))))
+    assert list(tables.load_recorded(str(path))) == list(recorded)
+    report = tables.write_report(plan, str(tmp_path / 'docs'), 'now', recorded)
+    by_job = {c['job']: c for c in report['cells']}
+    assert by_job[f'{real}/score_test'] == recorded[f'{real}/score_test']
+    assert by_job[other['job']] == other and not by_job[f'{mixed}/score_test']['done']
+    assert report['commands'] == ['now']  # the hand-written file above had no history
+    assert '3 of 5 cells done' in (tmp_path / 'docs' / 'results.md').read_text()
+    path.write_text('[1, 2]')
+    with pytest.raises(SystemExit, match='not a paper-tables report'):
+        tables.load_recorded(str(path))
+
+
 def test_tables_go_between_the_markers(tables, tmp_path):
     path = tmp_path / 'results.md'
     path.write_text('# Results\n\nwritten by hand\n')
@@ -151,7 +187,15 @@ def test_quick_run_writes_the_tables_and_a_rerun_skips_every_cell(tmp_path, demo
     assert (tmp_path / 'docs' / 'results' / 'gain_per_class.png').is_file()
     second = _run(argv)
     assert second.returncode == 0, second.stderr[-3000:]
-    assert '16 of 16 jobs done before; 0 to run' in second.stdout
+    assert '16 of 16 jobs done before or not needed (their cells are recorded); 0 to run' \
+        in second.stdout
+    with open(tmp_path / 'docs' / 'results' / 'paper_tables.json') as f:
+        assert json.load(f)['cells'] == cells
+    # a fresh checkout (an empty work dir) with the committed report reruns nothing either
+    third = _run(argv[:-4] + ['--work-dir', str(tmp_path / 'work2')] + argv[-4:])
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert '0 to run' in third.stdout and '8 of 8 cells done' in third.stdout
+    assert not (tmp_path / 'work2' / 'pdecoder').exists()
     with open(tmp_path / 'docs' / 'results' / 'paper_tables.json') as f:
         assert json.load(f)['cells'] == cells
 
