@@ -23,6 +23,13 @@ no host, no absolute path), so writing it again, after a re-merge or a
 writes it when it merges; ``tools/misc/write_dataset_card.py DIR`` (re)writes it
 for an existing set.
 
+A stream folder (online generation, :mod:`mmdatasetdm.generation.stream`) is
+never merged and loses its sample files as the training job passes them; its
+card (:func:`write_stream_card`, written by the generator when it stops) is
+computed from the part files every sample keeps, with the stream's own facts
+(generator state, window, files still on disk, throughput) and a gallery of
+the last samples still on disk.
+
 The command line is recorded as typed when the run starts (:func:`record_command`,
 called by :meth:`GenerationEngine.run` on rank 0) in
 ``shards/rank00000/command.json``, outside the run's identity: resuming with
@@ -39,10 +46,11 @@ from collections import Counter
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from mmdatasetdm.fileio import (DATASET_META, IGNORE_INDEX, INSTANCES_JSON, KEYPOINTS_JSON,
-                                MANIFEST, atomic_write_json, atomic_write_text, dumps_json,
-                                read_dataset_meta, read_depth, read_json, read_manifest,
-                                read_semantic, shard_dir)
-from mmdatasetdm.fileio.synthetic_format import CARD_GALLERY, CARD_KEY, CARD_README, COMMAND_FILE
+                                MANIFEST, SHARD_META, atomic_write_json, atomic_write_text,
+                                completed_indices, dumps_json, list_shard_dirs, read_dataset_meta,
+                                read_depth, read_json, read_manifest, read_semantic, shard_dir)
+from mmdatasetdm.fileio.synthetic_format import (CARD_GALLERY, CARD_KEY, CARD_README, COMMAND_FILE,
+                                                 part_file)
 
 CARD_VERSION = 1
 GALLERY_SAMPLES = 8
@@ -202,6 +210,11 @@ def _semantic(data_root: str, meta: Mapping[str, Any], accepted: Sequence[dict])
     if not with_masks:
         return None
     recorded = all('class_fractions' in (line.get('scores') or {}) for line in with_masks)
+    if not recorded:  # from the masks still on disk (a stream folder deletes passed samples')
+        with_masks = [line for line in with_masks
+                      if osp.isfile(osp.join(data_root, line['files']['semantic']))]
+        if not with_masks:
+            return None
     images, fractions = Counter(), Counter()
     for line in with_masks:
         if recorded:
@@ -223,29 +236,30 @@ def _semantic(data_root: str, meta: Mapping[str, Any], accepted: Sequence[dict])
     return dict(source=MANIFEST if recorded else 'masks', images=len(with_masks), classes=rows)
 
 
-def _instance(data_root: str, meta: Mapping[str, Any]) -> Optional[dict]:
-    """Instances and images per category, from ``instances.json``."""
-    path = osp.join(data_root, INSTANCES_JSON)
-    if not meta.get('categories') or not osp.isfile(path):
+def _coco_file(data_root: str, name: str) -> Optional[dict]:
+    path = osp.join(data_root, name)
+    return read_json(path) if osp.isfile(path) else None
+
+
+def _instance(doc: Optional[dict], meta: Mapping[str, Any], source: str) -> Optional[dict]:
+    """Instances and images per category, from a COCO instances document."""
+    if not meta.get('categories') or doc is None:
         return None
-    doc = read_json(path)
     instances, images = Counter(), {}
     for ann in doc.get('annotations', []):
         instances[ann['category_id']] += 1
         images.setdefault(ann['category_id'], set()).add(ann['image_id'])
     rows = [dict(id=c['id'], name=c['name'], images=len(images.get(c['id'], ())),
                  instances=instances[c['id']]) for c in meta['categories']]
-    return dict(source=INSTANCES_JSON, images=len(doc.get('images', [])),
+    return dict(source=source, images=len(doc.get('images', [])),
                 images_with_instances=len({a['image_id'] for a in doc.get('annotations', [])}),
                 instances=sum(instances.values()), categories=rows)
 
 
-def _pose(data_root: str, meta: Mapping[str, Any]) -> Optional[dict]:
-    """Persons and visible (labelled) keypoints, from ``keypoints.json``."""
-    path = osp.join(data_root, KEYPOINTS_JSON)
-    if not meta.get('keypoint_meta') or not osp.isfile(path):
+def _pose(doc: Optional[dict], meta: Mapping[str, Any], source: str) -> Optional[dict]:
+    """Persons and visible (labelled) keypoints, from a COCO keypoints document."""
+    if not meta.get('keypoint_meta') or doc is None:
         return None
-    doc = read_json(path)
     category = doc['categories'][0]
     names = list(category.get('keypoints') or meta['keypoint_meta']['names'])
     visible = Counter()
@@ -253,7 +267,7 @@ def _pose(data_root: str, meta: Mapping[str, Any]) -> Optional[dict]:
     for ann in anns:
         flags = ann['keypoints'][2::3]
         visible.update(k for k, v in enumerate(flags) if v > 0)
-    return dict(source=KEYPOINTS_JSON, category=category['name'],
+    return dict(source=source, category=category['name'],
                 images=len(doc.get('images', [])),
                 images_with_persons=len({a['image_id'] for a in anns}), persons=len(anns),
                 visible_keypoints=sum(visible.values()),
@@ -268,6 +282,11 @@ def _depth(data_root: str, meta: Mapping[str, Any], accepted: Sequence[dict]) ->
         return None
     recorded = all({'min_depth', 'max_depth'} <= set(line.get('scores') or {})
                    for line in with_depth)
+    if not recorded:  # from the depth maps still on disk
+        with_depth = [line for line in with_depth
+                      if osp.isfile(osp.join(data_root, line['files']['depth']))]
+        if not with_depth:
+            return None
     lows, highs = [], []
     for line in with_depth:
         if recorded:
@@ -292,7 +311,8 @@ def _depth(data_root: str, meta: Mapping[str, Any], accepted: Sequence[dict]) ->
 
 def _image(data_root: str, meta: Mapping[str, Any], accepted: Sequence[dict]) -> Optional[dict]:
     """The format and size of the images (the first accepted image's size: a run has one)."""
-    first = next((line for line in accepted if 'image' in line.get('files', {})), None)
+    first = next((line for line in accepted if 'image' in line.get('files', {})
+                  and osp.isfile(osp.join(data_root, line['files']['image']))), None)
     if first is None:
         return None
     from PIL import Image
@@ -355,6 +375,20 @@ def dataset_card_facts(data_root: str, command: Optional[Sequence[str]] = None,
     meta = read_dataset_meta(data_root)
     lines = read_manifest(data_root)
     accepted = [line for line in lines if line.get('accepted', True)]
+    docs = {INSTANCES_JSON: _coco_file(data_root, INSTANCES_JSON),
+            KEYPOINTS_JSON: _coco_file(data_root, KEYPOINTS_JSON)}
+    drawn = [line for line in accepted if 'image' in line.get('files', {})][:GALLERY_SAMPLES]
+    has_gallery = bool(gallery and drawn)
+    return _facts(data_root, meta, lines, docs, command, drawn if has_gallery else None,
+                  _files(lines, meta, data_root, has_gallery))
+
+
+def _facts(data_root: str, meta: Mapping[str, Any], lines: Sequence[dict],
+           docs: Mapping[str, Optional[dict]], command: Optional[Sequence[str]],
+           drawn: Optional[Sequence[dict]], files: Mapping[str, str]) -> dict:
+    """The facts of a set given as its metadata, manifest lines and COCO documents (files
+    relative to ``data_root``); ``drawn``: the gallery's samples, or None for no gallery."""
+    accepted = [line for line in lines if line.get('accepted', True)]
     config = meta.get('config') or {}
     run_info = meta.get('run_info') or {}
     prompts = config.get('prompts') or {}
@@ -367,12 +401,11 @@ def dataset_card_facts(data_root: str, command: Optional[Sequence[str]] = None,
         command = (meta.get(CARD_KEY) or {}).get('command')
     annotations = {}
     for kind, found in (('semantic', _semantic(data_root, meta, accepted)),
-                        ('instance', _instance(data_root, meta)),
-                        ('pose', _pose(data_root, meta)),
+                        ('instance', _instance(docs[INSTANCES_JSON], meta, INSTANCES_JSON)),
+                        ('pose', _pose(docs[KEYPOINTS_JSON], meta, KEYPOINTS_JSON)),
                         ('depth', _depth(data_root, meta, accepted))):
         if found is not None:
             annotations[kind] = found
-    has_gallery = bool(gallery and any('image' in line.get('files', {}) for line in accepted))
     sampling = config.get('sampling') or {}
     return dict(
         card_version=CARD_VERSION,
@@ -398,10 +431,120 @@ def dataset_card_facts(data_root: str, command: Optional[Sequence[str]] = None,
         filters=config.get('filters'),
         versions=config.get('versions'),
         command=None if command is None else generation_command(command),
-        files=_files(lines, meta, data_root, has_gallery),
-        gallery=dict(file=CARD_GALLERY, indices=[
-            line['index'] for line in accepted if 'image' in line.get('files', {})
-        ][:GALLERY_SAMPLES]) if has_gallery else None)
+        files=dict(files),
+        gallery=dict(file=CARD_GALLERY, indices=[line['index'] for line in drawn])
+        if drawn else None)
+
+
+# ---------------------------------------------------------------- stream folders
+def _stream_contents(stream_dir: str):
+    """A stream folder's set, read from its shards' part files: the shard metadata, every
+    manifest line (files relative to ``stream_dir``) and the COCO documents built from the
+    accepted samples' parts, as a merge would write them."""
+    from .writers.coco import KeypointMeta, coco_document
+    folders = list_shard_dirs(stream_dir)
+    if not folders:
+        raise FileNotFoundError(f'{stream_dir} is not a stream folder: it has no shard folder '
+                                'under shards/ (tools/generate.py --stream writes one)')
+    meta, parts = None, {}
+    for folder in folders:
+        path = osp.join(folder, SHARD_META)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{folder} is not a shard folder: {SHARD_META} is missing')
+        this = read_json(path)
+        if meta is None:
+            meta, first = this, path
+        elif this != meta:
+            raise ValueError(f'{path} and {first} are shards of different runs')
+        rel = osp.relpath(folder, stream_dir)
+        for index in completed_indices(folder):
+            parts.setdefault(index, (rel, read_json(part_file(folder, index))))
+    lines, images, instances, keypoints = [], [], [], []
+    for index in sorted(parts):
+        rel, part = parts[index]
+        line = dict(part['manifest'])
+        line['files'] = {k: osp.join(rel, v) for k, v in line.get('files', {}).items()}
+        lines.append(line)
+        if line.get('accepted', True):
+            if part.get('image') is not None:
+                images.append(part['image'])
+            instances += part.get('instances') or []
+            keypoints += part.get('keypoints') or []
+    docs = {INSTANCES_JSON: None, KEYPOINTS_JSON: None}
+    if meta.get('categories') is not None:
+        docs[INSTANCES_JSON] = coco_document(images, instances, meta['categories'])
+    if meta.get('keypoint_meta') is not None:
+        category = KeypointMeta(**meta['keypoint_meta']).coco_category()
+        docs[KEYPOINTS_JSON] = coco_document(images, keypoints, [category])
+    return meta, lines, docs
+
+
+def _stream_card(stream_dir: str, command: Optional[Sequence[str]], gallery: bool):
+    from .stream import CONSUMER_STATE, GENERATOR_STATE, read_state
+    meta, lines, docs = _stream_contents(stream_dir)
+    accepted = [line for line in lines if line.get('accepted', True)]
+    kept = [line for line in accepted
+            if all(osp.isfile(osp.join(stream_dir, rel)) for rel in line['files'].values())]
+    drawn = [line for line in kept if 'image' in line['files']][-GALLERY_SAMPLES:] \
+        if gallery else []
+    per_kind = Counter(kind for line in kept for kind in line['files'])
+    files = {GENERATOR_STATE: "the generator's state: running, finished, stopped or failed, "
+             'its counts and timings',
+             CONSUMER_STATE: "the training job's position in the stream",
+             'shards/rank00000/parts/': f'one JSON file per sample ({len(lines)}): its manifest '
+             'line and its COCO image, instances and keypoints; they stay when the sample '
+             'files are deleted',
+             'shards/rank00000/': f'the sample files still on disk ({len(kept)} of the '
+             f'{len(accepted)} accepted samples: ' + ', '.join(
+                 f'{n} {kind}' for kind, n in sorted(per_kind.items())) + '); the training job '
+             'deletes the files of the samples it has passed by more than the window',
+             DATASET_META: 'the run\'s identity (its shard metadata) and this card under "card"',
+             CARD_README: 'this card'}
+    if drawn:
+        files[CARD_GALLERY] = 'the last accepted samples still on disk, with their labels'
+    facts = _facts(stream_dir, meta, lines, docs, command, drawn or None, files)
+    generator = read_state(stream_dir, GENERATOR_STATE) or {}
+    consumer = read_state(stream_dir, CONSUMER_STATE) or {}
+    rate = generator.get('samples_per_s')
+    facts['stream'] = dict(
+        state=generator.get('state'), num_samples=generator.get('num_samples'),
+        window=generator.get('window'), accepted=len(accepted), generated=len(lines),
+        files_kept=len(kept), first_kept=kept[0]['index'] if kept else None,
+        busy_s=None if generator.get('busy_s') is None else round(generator['busy_s'], 1),
+        waited_s=None if generator.get('waited_s') is None else round(generator['waited_s'], 1),
+        samples_per_s=None if rate is None else round(rate, 4),
+        consumed=consumer.get('consumed'), consumer_finished=consumer.get('finished'))
+    return facts, meta, docs, drawn
+
+
+def stream_card_facts(stream_dir: str, command: Optional[Sequence[str]] = None,
+                      gallery: bool = True) -> dict:
+    """The card's facts of a stream folder (online generation), read from its part files.
+
+    The facts of a merged set (:func:`dataset_card_facts`: counts, rejections by
+    reason, class and instance distribution, identities, prompts, sampler and
+    filters, versions, command), computed from the manifest lines and COCO
+    entries that every sample's part file keeps after its files are deleted,
+    plus ``stream``: the generator's state, its accepted and generated
+    samples, the samples whose files are still on disk, its busy and waiting
+    seconds and throughput, and the consumer's position.
+
+    Args:
+        stream_dir (str): the stream folder (``tools/generate.py --stream --out``).
+        command (Sequence[str], optional): as in :func:`dataset_card_facts`.
+        gallery (bool): whether the card has a gallery (the last accepted
+            samples whose files are still on disk).
+
+    Returns:
+        dict: JSON-serialisable facts.
+    """
+    return _stream_card(stream_dir, command, gallery)[0]
+
+
+def is_stream_folder(path: str) -> bool:
+    """Whether ``path`` is a stream folder (its generator or consumer wrote a state file)."""
+    from .stream import STREAM_ENTRIES
+    return any(osp.isfile(osp.join(path, name)) for name in STREAM_ENTRIES)
 
 
 # ---------------------------------------------------------------- the README
@@ -463,6 +606,38 @@ def _loading(task: Optional[str]) -> str:
             + '), rename or drop classes (`class_map`, `drop_classes`) and check every file '
             '(`verify=True`). The configs `configs/*_synth_*.py` of the mmdatasetdm repository '
             'mix such sets with the real few-shot sets.\n')
+
+
+def _loading_stream(task: Optional[str]) -> str:
+    inner = DATASET_TYPES.get(task, 'mmdatasetdm.SyntheticSegDataset')
+    return ('This folder is a stream: a training job read its samples while they were '
+            'generated, through `mmdatasetdm.StreamingSyntheticDataset` (sample `k` = the `k`-th '
+            'accepted sample) wrapping '
+            f'`{inner}`, mixed with the real set by `mmdatasetdm.StreamSampler`, with '
+            '`mmdatasetdm.OnlineGenerationHook` starting the generator:\n\n```python\n'
+            "synthetic = dict(type='mmdatasetdm.StreamingSyntheticDataset',\n"
+            "                 stream_dir='path/to/this/folder', num_samples=N, window=W,\n"
+            f"                 dataset=dict(type='{inner}', pipeline=train_pipeline))\n"
+            '```\n\nThe same generation config with `tools/generate.py --out DIR --num N` '
+            'writes these samples as a fixed set (stream position `k` is its `k`-th accepted '
+            'sample); the sample files deleted here can be made again that way.\n')
+
+
+def _stream_section(stream: Mapping[str, Any]) -> str:
+    rate = stream.get('samples_per_s')
+    return _table(['what', 'value'], [
+        ('generator state', _value(stream.get('state'))),
+        ('accepted samples asked for (`--num`)', _value(stream.get('num_samples'))),
+        ('window (accepted samples the generator may run ahead)', _value(stream.get('window'))),
+        ('generated / accepted', f'{stream["generated"]} / {stream["accepted"]}'),
+        ('accepted samples whose files are still on disk', f'{stream["files_kept"]}'
+         + (f' (from index {stream["first_kept"]})' if stream.get('first_kept') is not None
+            else '')),
+        ('consumer position (stream samples trained on)', _value(stream.get('consumed'))),
+        ('generator busy / waiting for the consumer (s)',
+         f'{_value(stream.get("busy_s"))} / {_value(stream.get("waited_s"))}'),
+        ('generated samples per busy second', _NOT_RECORDED if rate is None else f'{rate:g}'),
+    ])
 
 
 def _distribution(facts: Mapping[str, Any]) -> str:
@@ -587,16 +762,23 @@ def render_readme(facts: Mapping[str, Any]) -> str:
         f'but the command; `{DATASET_META}` holds it under `config`, and this card\'s facts '
         'under `card`.',
         '## Counts and rejections', _table(['outcome', 'samples', 'share'], rows, right=(1, 2)),
+    ]
+    if facts.get('stream'):
+        sections += ['## Stream', _stream_section(facts['stream'])]
+    sections += [
         '## Class distribution', _distribution(facts),
         '## Files and format', _table(['file', 'what'],
                                       [(f'`{k}`', v) for k, v in facts['files'].items()]),
         'Sample `i`\'s files are named by its global index (`images/{i:08d}.png`); its manifest '
         'line holds its prompt, seed, sampler settings, P-Decoder hash, scores, and whether it '
         'was accepted. COCO image ids are `i + 1`.',
-        '## How to load it', _loading(task).rstrip('\n'),
+        '## How to load it', (_loading_stream(task) if facts.get('stream')
+                              else _loading(task)).rstrip('\n'),
     ]
     if facts['gallery']:
-        sections += ['## Gallery', f'![the first accepted samples]({facts["gallery"]["file"]})',
+        which = 'last accepted samples still on disk' if facts.get('stream') \
+            else 'first accepted samples'
+        sections += ['## Gallery', f'![the {which}]({facts["gallery"]["file"]})',
                      f'Samples {", ".join(map(str, facts["gallery"]["indices"]))}, each with its '
                      'labels and prompt; the legend names the colours.']
     sections += ['## Limitations', '\n'.join([
@@ -648,17 +830,56 @@ def write_dataset_card(data_root: str, command: Optional[Sequence[str]] = None,
     return facts
 
 
+def write_stream_card(stream_dir: str, command: Optional[Sequence[str]] = None,
+                      gallery: bool = True) -> dict:
+    """Write (or rewrite) the card of a stream folder: ``README.md``, ``gallery.png`` and
+    ``dataset.json`` (the shard metadata with the facts under ``card``).
+
+    The generator writes it when it stops (:func:`mmdatasetdm.generation.stream.run_stream`);
+    ``tools/misc/write_dataset_card.py STREAM_DIR`` rewrites it at any time, e.g. after the
+    training job deleted more files.
+
+    Args:
+        stream_dir (str): the stream folder.
+        command (Sequence[str], optional): see :func:`dataset_card_facts`.
+        gallery (bool): draw ``gallery.png`` from the last samples still on disk.
+
+    Returns:
+        dict: the facts (:func:`stream_card_facts`).
+    """
+    facts, meta, docs, drawn = _stream_card(stream_dir, command, gallery)
+    gallery_path = osp.join(stream_dir, CARD_GALLERY)
+    if facts['gallery']:
+        from mmdatasetdm.visualization import synthetic_gallery
+        annotations = {key: (docs[name] or {}).get('annotations', [])
+                       for key, name in (('instances', INSTANCES_JSON),
+                                         ('keypoints', KEYPOINTS_JSON))}
+        synthetic_gallery(stream_dir, gallery_path, num=GALLERY_SAMPLES, cols=GALLERY_COLS,
+                          scale=1, tile_height=GALLERY_TILE_HEIGHT, captions=True, legend=True,
+                          lines=drawn, meta=meta, annotations=annotations)
+    elif osp.isfile(gallery_path):
+        os.remove(gallery_path)
+    atomic_write_text(osp.join(stream_dir, CARD_README), render_readme(facts))
+    atomic_write_json(osp.join(stream_dir, DATASET_META), dict(meta, **{CARD_KEY: facts}))
+    return facts
+
+
 def read_card(data_root: str) -> dict:
     """A set's card: the one in ``dataset.json``, or (a set without one) its facts.
 
     Args:
-        data_root (str): the set's folder.
+        data_root (str): the set's folder, or a stream folder.
 
     Returns:
         dict: the facts (nothing is written).
     """
-    card = read_dataset_meta(data_root).get(CARD_KEY)
-    return card if card else dataset_card_facts(data_root, gallery=False)
+    meta_path = osp.join(data_root, DATASET_META)
+    card = read_json(meta_path).get(CARD_KEY) if osp.isfile(meta_path) else None
+    if card:
+        return card
+    if is_stream_folder(data_root):
+        return stream_card_facts(data_root, gallery=False)
+    return dataset_card_facts(data_root, gallery=False)
 
 
 def card_summary(facts: Mapping[str, Any], data_root: Optional[str] = None) -> str:
@@ -702,7 +923,8 @@ def card_summary(facts: Mapping[str, Any], data_root: Optional[str] = None) -> s
 def generated_roots(dataset_cfg: Mapping[str, Any]) -> List[str]:
     """The folders of the generated sets a dataset config reads (wrappers included).
 
-    A dataset whose ``data_root`` holds a ``dataset.json`` is a generated set
+    A dataset whose ``data_root`` holds a ``dataset.json`` is a generated set,
+    one whose ``stream_dir`` holds shards a stream folder
     (``ConcatDataset``'s ``datasets``, ``RepeatDataset``'s ``dataset`` and the
     like are searched).
 
@@ -721,6 +943,11 @@ def generated_roots(dataset_cfg: Mapping[str, Any]) -> List[str]:
         if isinstance(root, str) and osp.isfile(osp.join(root, DATASET_META)) \
                 and root not in found:
             found.append(root)
+        stream = cfg.get('stream_dir')
+        if isinstance(stream, str) and osp.isdir(osp.join(stream, 'shards')) \
+                and stream not in found:
+            found.append(stream)
+            return  # its inner dataset's data_root is the stream folder
         visit(cfg.get('dataset'))
         for child in cfg.get('datasets') or []:
             visit(child)
@@ -733,5 +960,5 @@ __all__ = [
     'CARD_KEY', 'record_command', 'recorded_command', 'generation_command', 'command_line',
     'size_category',
     'dataset_card_facts', 'render_readme', 'write_dataset_card', 'read_card', 'card_summary',
-    'generated_roots'
+    'generated_roots', 'stream_card_facts', 'write_stream_card', 'is_stream_folder'
 ]

@@ -267,7 +267,25 @@ def run_stream(engine, out_dir: str, window: int, num_samples: int, poll_interva
         raise
     stats['samples_per_s'] = stats['generated'] / max(stats['busy_s'], 1e-9)
     publish()
+    write_card(out_dir, log)
     return dict(stats)
+
+
+def write_card(out_dir: str, log: Optional[Callable[[str], None]] = print) -> None:
+    """Write the stream folder's dataset card; a failure is logged, not raised: the samples
+    were delivered, and ``tools/misc/write_dataset_card.py DIR`` writes the card later."""
+    from .card import write_stream_card
+    try:
+        write_stream_card(out_dir)
+    except Exception as err:  # noqa: BLE001 - reported, and the stream's state stays valid
+        message = (f'stream {out_dir}: its dataset card could not be written '
+                   f'({type(err).__name__}: {err}); run tools/misc/write_dataset_card.py '
+                   f'{out_dir}')
+        if log is not None:
+            log(message)
+        else:
+            import warnings
+            warnings.warn(message)
 
 
 def mark_failed(out_dir: str, err: BaseException) -> None:

@@ -149,8 +149,14 @@ def _legend(kinds: Dict[str, Dict[int, tuple]], width: int) -> Optional[np.ndarr
 def synthetic_gallery(data_root: str, out_png: str, num: int = 16, cols: int = 4,
                       palette: Optional[Sequence[Sequence[int]]] = None, scale: int = 2,
                       pad: int = 2, tile_height: Optional[int] = None, captions: bool = False,
-                      legend: bool = False) -> Optional[str]:
+                      legend: bool = False, lines: Optional[Sequence[dict]] = None,
+                      meta: Optional[dict] = None,
+                      annotations: Optional[Dict[str, List[dict]]] = None) -> Optional[str]:
     """Write a PNG grid of the first accepted generated samples with their annotations.
+
+    A merged set is read from ``data_root``; a set that is not merged (a
+    stream folder, whose files live in its shard) is given by ``lines``,
+    ``meta`` and ``annotations`` instead.
 
     Args:
         data_root (str): a generated (merged) dataset folder.
@@ -169,20 +175,36 @@ def synthetic_gallery(data_root: str, out_png: str, num: int = 16, cols: int = 4
         legend (bool): add a legend under the grid: the colour and name of
             every semantic class and instance category drawn, and of the
             keypoints.
+        lines (Sequence[dict], optional): the manifest lines to draw (their
+            files relative to ``data_root``); default: the first ``num``
+            accepted lines of ``data_root``'s manifest.
+        meta (dict, optional): the set's ``dataset.json`` content; default:
+            read from ``data_root``.
+        annotations (dict, optional): ``instances`` and ``keypoints``: the
+            COCO annotations of the drawn samples; default: read from the
+            COCO files of ``data_root``.
 
     Returns:
         str | None: ``out_png``, or None when the dataset has no accepted sample.
     """
-    lines = read_manifest(data_root, accepted_only=True, check_files=True)[:int(num)]
+    if lines is None:
+        lines = read_manifest(data_root, accepted_only=True, check_files=True)
+    lines = list(lines)[:int(num)]
     if not lines:
         return None
-    meta = read_dataset_meta(data_root)
+    meta = read_dataset_meta(data_root) if meta is None else meta
     if palette is None:
         palette = meta.get('palette') if isinstance(meta.get('palette'), list) else None
     if palette is None:
         palette = default_palette(255)
-    instances = _annotations_by_image(data_root, INSTANCES_JSON)
-    keypoints = _annotations_by_image(data_root, KEYPOINTS_JSON)
+    if annotations is None:
+        instances = _annotations_by_image(data_root, INSTANCES_JSON)
+        keypoints = _annotations_by_image(data_root, KEYPOINTS_JSON)
+    else:
+        instances, keypoints = ({} for _ in range(2))
+        for found, key in ((instances, 'instances'), (keypoints, 'keypoints')):
+            for ann in annotations.get(key) or []:
+                found.setdefault(ann['image_id'], []).append(ann)
     det_vis = pose_vis = None
     tiles = []
     # what the legend names: title -> {key: (name, colour)}

@@ -139,6 +139,38 @@ def test_the_generator_stays_within_the_window_and_old_files_are_deleted(generat
         assert files == [k >= 4] * 2, k  # image and mask gone before position 4 only
 
 
+def test_the_stream_has_a_dataset_card_with_the_final_position(generation, online_run):
+    """Written by the generator when it stops and again by the hook at the end of training
+    (the consumer's final position); its facts are those of the part files."""
+    from collections import Counter
+
+    from mmdatasetdm.fileio import read_dataset_meta
+    from mmdatasetdm.generation.card import read_card
+    stream = online_run['stream']
+    index = StreamIndex(stream)
+    index.refresh()
+    lines = [json.loads(open(part_file(shard_dir(stream, 0), i)).read())['manifest']
+             for i in range(index.next_index)]
+    card = read_dataset_meta(stream)['card']
+    assert card == read_card(stream)
+    rejected = Counter(line['reason'] for line in lines if not line['accepted'])
+    assert card['counts'] == dict(total=len(lines), accepted=len(index), rejected=sum(
+        rejected.values()), rejected_by_reason=dict(sorted(rejected.items())))
+    assert card['stream']['consumed'] == STREAM and card['stream']['consumer_finished']
+    assert card['stream']['state'] in ('finished', 'stopped')
+    assert card['stream']['window'] == WINDOW
+    # the files of positions 0-3 were deleted (see the window test): the rest are on disk
+    assert card['stream']['files_kept'] == len(index) - 4
+    assert card['stream']['first_kept'] == index.samples[4][0]
+    kept = [i for i, _, _ in index.samples[4:]]
+    assert card['gallery']['indices'] == kept[-8:]
+    images = Counter(int(k) for line in lines if line['accepted']
+                     for k, v in line['scores']['class_fractions'].items() if v > 0)
+    assert {c['id']: c['images'] for c in card['annotations']['semantic']['classes']} == {
+        i: images[i] for i in range(len(card['annotations']['semantic']['classes']))}
+    assert osp.isfile(osp.join(stream, 'README.md')) and osp.isfile(osp.join(stream, 'gallery.png'))
+
+
 def test_a_resumed_run_sees_the_same_samples(generation, online_run, tiny_world):
     tmp = generation['tmp']
     work = tmp / 'work_b'
@@ -172,7 +204,8 @@ def test_a_generator_of_another_run_is_refused_and_the_reader_says_so(generation
     cfg = generation['cfg'].copy()
     cfg.prompts.seed = 1  # another run: other prompts and seeds
     engine = make_engine(cfg, num=None)
-    with pytest.raises(ValueError, match='holds a shard of another run'):
+    # the stream's dataset.json (its card's file) or its shard names the run it belongs to
+    with pytest.raises((FileExistsError, ValueError), match='another run'):
         run_stream(engine, online_run['stream'], window=WINDOW, num_samples=STREAM + 4,
                    log=None)
     state = read_state(online_run['stream'], GENERATOR_STATE)

@@ -242,6 +242,9 @@ def test_card_of_each_task(task, tmp_path, tiny_sd_folder):
     assert card['decoder'] == meta['config']['decoder'] == engine.decoder.weights_hash
     assert card['diffusion_model'] == meta['config']['diffusion_model']
     assert card['command'] is None  # not started by tools/generate.py
+    # the card of the same samples read as a stream (from the part files) holds the same facts
+    from mmdatasetdm.generation.card import stream_card_facts
+    assert _without(stream_card_facts(out)) == _without(card)
     with open(osp.join(out, 'README.md'), encoding='utf-8') as f:
         readme = f.read()
     expected = dict(semantic=['image-segmentation'], depth=['depth-estimation'],
@@ -378,3 +381,62 @@ def test_generate_tool_records_its_command_and_writes_the_card(tmp_path, semanti
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert _bytes(out) == before
+
+
+def _without(card, keys=('files', 'gallery', 'stream')):
+    return {k: v for k, v in card.items() if k not in keys}
+
+
+def test_a_stream_folders_card_is_the_merged_sets_card_from_its_part_files(tmp_path):
+    """A stream folder is never merged and loses its sample files: its card is computed
+    from the part files, and holds the facts the merged set's card holds."""
+    import shutil
+
+    from mmdatasetdm.generation.card import (is_stream_folder, read_card, stream_card_facts,
+                                             write_stream_card)
+    from mmdatasetdm.generation.stream import CONSUMER_STATE, GENERATOR_STATE, write_state
+    merged = _all_kinds_set(str(tmp_path / 'set'))
+    stream = str(tmp_path / 'stream')
+    shutil.copytree(osp.join(merged, 'shards'), osp.join(stream, 'shards'))
+    assert not is_stream_folder(stream)  # no generator has written a state yet
+    write_state(stream, GENERATOR_STATE, dict(state='finished', num_samples=3, window=4,
+                                              busy_s=2.0, waited_s=1.5, samples_per_s=2.0))
+    write_state(stream, CONSUMER_STATE, dict(consumed=3, finished=True))
+    assert is_stream_folder(stream)
+    merged_card = read_dataset_meta(merged)['card']
+    # the training job deleted the files of accepted sample 0
+    first = read_json(osp.join(stream, 'shards', 'rank00000', 'parts', '00000000.json'))
+    for rel in first['manifest']['files'].values():
+        os.remove(osp.join(stream, 'shards', 'rank00000', rel))
+    facts = write_stream_card(stream)
+    # counts, instances and poses (from the part files) as the merged card has them; this
+    # set records no scores, so the classes and depths come from the masks and depth maps
+    # still on disk
+    assert facts['counts'] == merged_card['counts']
+    assert facts['annotations']['semantic']['images'] == 2
+    assert facts['annotations']['depth']['images'] == 2
+    assert facts['annotations']['instance'] == merged_card['annotations']['instance']
+    assert facts['annotations']['pose'] == merged_card['annotations']['pose']
+    assert facts['prompted_classes'] == merged_card['prompted_classes']
+    assert facts['stream'] == dict(state='finished', num_samples=3, window=4, accepted=3,
+                                   generated=4, files_kept=2, first_kept=1, busy_s=2.0,
+                                   waited_s=1.5, samples_per_s=2.0, consumed=3,
+                                   consumer_finished=True)
+    assert facts['gallery']['indices'] == [1, 3]  # the accepted samples still on disk
+    assert read_dataset_meta(stream)['card'] == facts == read_card(stream)
+    with open(osp.join(stream, 'README.md'), encoding='utf-8') as f:
+        readme = f.read()
+    assert '## Stream' in readme and _table_row(readme, 'generated / accepted', '4 / 3')
+    assert "type='mmdatasetdm.StreamingSyntheticDataset'" in readme
+    assert _table_row(readme, 'rejected: `low_score`', 1, '25.0%')
+    with Image.open(osp.join(stream, 'gallery.png')) as image:
+        assert image.size[0] == 2 * (5 * 48 * 4) + 3 * 2
+    # a stream with every file on disk and recorded scores: the merged card's facts exactly
+    shutil.rmtree(stream)
+    shutil.copytree(osp.join(merged, 'shards'), osp.join(stream, 'shards'))
+    write_state(stream, GENERATOR_STATE, dict(state='running'))
+    assert _without(stream_card_facts(stream)) == _without(merged_card)
+    # browsing a config that reads the stream shows its card
+    assert generated_roots(dict(type='ConcatDataset', datasets=[
+        dict(data_root=merged), dict(stream_dir=stream, dataset=dict(data_root=stream))])) == [
+            merged, stream]

@@ -13,7 +13,8 @@ from torch.utils.data import BatchSampler
 
 from mmdatasetdm.fileio import atomic_write_text
 from mmdatasetdm.generation.stream import (CONSUMER_STATE, DEFAULT_IDLE_TIMEOUT, GENERATOR_STATE,
-                                           StreamIndex, process_alive, read_state, write_state)
+                                           StreamIndex, process_alive, read_state, write_card,
+                                           write_state)
 from mmdatasetdm.registry import HOOKS
 
 # the generator process: this package's own entry point (what tools/generate.py --stream runs)
@@ -67,7 +68,10 @@ class OnlineGenerationHook(Hook):
       those a resume from the last checkpoint reads); one line per iteration
       goes to ``{work_dir}/{provenance}``: the dataset indices of the batch and,
       for stream samples, (position, generation index, prompt).
-    * ``after_run``: tells the generator to stop (``finished``) and waits for it.
+    * ``after_run``: tells the generator to stop (``finished``), waits for it,
+      and (re)writes the stream folder's dataset card
+      (:func:`mmdatasetdm.generation.card.write_stream_card`) with the final
+      consumer position, also when the generator ran elsewhere.
 
     Args:
         config (str, optional): the generation config (required with ``start``).
@@ -288,6 +292,7 @@ class OnlineGenerationHook(Hook):
             return
         self._write_consumer(self._iter, self._consumed_items, finished=True)
         self._stop_generator()
+        write_card(self.stream.stream_dir, log=runner.logger.warning)
 
     def _stop_generator(self) -> None:
         if self.process is None:
