@@ -81,6 +81,58 @@ def test_demo_config_trains_and_scores_both_test_splits(config, tiny_world, synt
         assert {tuple(a['keypoints']) for a in metric_coco.dataset['annotations']} == people
 
 
+def test_online_pose_config_trains_on_a_stream(tiny_world, synthetic, tmp_path):
+    """pose_synth_online_100.py: the people of a pose stream (a finished one here: the
+    generator ran elsewhere, start=False) mixed 4:1 with the real people in mmpose's
+    CombinedDataset, through the augmentation pipeline, with the provenance recorded."""
+    import shutil
+
+    from mmdatasetdm.fileio import read_manifest
+    cfg = Config.fromfile(osp.join(ROOT, 'projects', 'demo_world', 'configs',
+                                   'pose_synth_online_100.py'))
+    from mmdatasetdm.fileio.synthetic_format import part_file
+    stream = str(tmp_path / 'stream')
+    shutil.copytree(osp.join(synthetic, 'shards'), osp.join(stream, 'shards'))
+    # images without a person are rejected, as the pose generator's filters do
+    folder = osp.join(stream, 'shards', 'rank00000')
+    accepted = []
+    for line in read_manifest(synthetic):
+        with open(part_file(folder, line['index'])) as f:
+            part = json.load(f)
+        if part['manifest']['accepted'] and not part['keypoints']:
+            part['manifest'].update(accepted=False, reason='no_person')
+            with open(part_file(folder, line['index']), 'w') as f:
+                json.dump(part, f)
+        elif part['manifest']['accepted']:
+            accepted.append(line)
+    train = cfg.train_dataloader.dataset
+    assert train.type == 'CombinedDataset' and 'sample_ratio_factor' not in train
+    train.datasets[0].data_root = tiny_world
+    train.datasets[1].update(stream_dir=stream, num_samples=len(accepted), timeout=5, window=4)
+    cfg.val_dataloader.dataset.data_root = tiny_world
+    cfg.test_dataloader.dataset.data_root = tiny_world
+    short_schedule(cfg, tmp_path / 'work', batch_size=5, iters=3)
+    cfg.custom_hooks = [dict(type='mmdatasetdm.OnlineGenerationHook', start=False)]
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    with open(tmp_path / 'work' / 'stream_provenance.jsonl') as f:
+        lines = [json.loads(line) for line in f]
+    header, iters = lines[0], lines[1:]
+    assert len(iters) == 3
+    streamed = sorted(s for line in iters for s in line['stream'])
+    # 15 items, 3 of them streamed: positions of the first blocks (2 positions each), each
+    # once, with their generation index and prompt
+    assert len({s[0] for s in streamed}) == 3 and max(s[0] for s in streamed) < 4
+    for position, index, prompt in streamed:
+        assert [index, prompt] == [accepted[position]['index'], accepted[position]['prompt']]
+    real_len = header['offset']
+    assert real_len == _people(osp.join(tiny_world, 'annotations', 'keypoints_train_100.json'))
+    assert sum(i < real_len for line in iters for i in line['indices']) == 12
+    item = runner.train_dataloader.dataset[real_len]  # stream position 0, augmented
+    assert item['data_samples'].gt_fields.heatmaps.shape == (14, 32, 24)
+    assert osp.isfile(osp.join(stream, 'README.md'))  # the hook wrote the stream's card
+
+
 def make_toy_coco_pose(root):
     """A COCO-layout folder with 17-keypoint people: 4 training images (the '800' subset)
     and 3 validation images."""

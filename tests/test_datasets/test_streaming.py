@@ -326,3 +326,93 @@ def test_depth_and_instance_streams_read_like_the_fixed_set(task, small_world, t
         DATASETS.build(dict(type='mmdatasetdm.StreamingSyntheticDataset', stream_dir=root,
                             num_samples=len(fixed) + 1, dataset=inner, timeout=0.5,
                             poll_interval=0.1))[len(fixed)]
+
+
+@pytest.mark.parametrize('mode', ['bottomup', 'topdown'])
+def test_pose_streams_read_like_the_fixed_set(mode, small_world, tmp_path):
+    """A pose stream position is one generated image: bottomup, the fixed set's image with
+    all its persons; topdown, its most confident person. The generator's keypoint order
+    differs from the dataset's and is matched by name, as the fixed set does."""
+    import numpy as np
+    from mmengine.registry import init_default_scope
+
+    from mmdatasetdm.registry import DATASETS
+    from projects.demo_world.demo_world import KEYPOINT_NAMES
+    from tests.test_datasets.synthetic_sets import poses_from_world
+    from tests.test_datasets.test_synthetic_pose import assert_same_keypoint_metainfo
+    order = list(range(len(KEYPOINT_NAMES)))[::-1]
+    root = poses_from_world(small_world, 'test', str(tmp_path / 'set'), num=8, order=order,
+                            low_score_every=2)
+    init_default_scope('mmpose')
+    inner = dict(type='mmdatasetdm.SyntheticPoseDataset', data_mode=mode, pipeline=[],
+                 metainfo_from='mmdatasetdm.DemoWorldPoseDataset')
+    fixed = DATASETS.build(dict(inner, data_root=root))
+    accepted = [line for line in read_manifest(root) if line['accepted']]
+    by_image = {}
+    for k in range(len(fixed)):
+        info = fixed.get_data_info(k)
+        by_image.setdefault(osp.basename(info['img_path']), []).append(info)
+    with_people = [k for k, line in enumerate(accepted)
+                   if osp.basename(line['files']['image']) in by_image]
+    assert len(with_people) >= 4
+    stream = DATASETS.build(dict(type='mmdatasetdm.StreamingSyntheticDataset', stream_dir=root,
+                                 num_samples=len(accepted), dataset=inner, timeout=5))
+    assert_same_keypoint_metainfo(stream.metainfo, fixed.metainfo)
+    for k in with_people:
+        got = stream.get_data_info(k)
+        want = by_image[osp.basename(accepted[k]['files']['image'])]
+        if mode == 'bottomup':
+            assert len(want) == 1
+            want = want[0]
+        else:
+            scores = [w['raw_ann_info']['score'] for w in want]
+            want = want[int(np.argmax(scores))]
+        # the stream reads the shard's file, the fixed set its merged copy
+        assert osp.basename(got['img_path']) == osp.basename(want['img_path'])
+        assert got['stream_index'] == accepted[k]['index']
+        for key in ('keypoints', 'keypoints_visible', 'bbox', 'id', 'flip_indices',
+                    'dataset_name'):
+            np.testing.assert_array_equal(np.asarray(got[key], dtype=object),
+                                          np.asarray(want[key], dtype=object), err_msg=key)
+        assert stream[k]['img_path'] == got['img_path']  # through the (empty) pipeline
+    if mode == 'topdown':
+        # a second, more confident person in sample k's part file: the stream takes it
+        import shutil
+        k = with_people[0]
+        copy_root = str(tmp_path / 'two_persons')
+        shutil.copytree(root, copy_root)
+        path = part_file(shard_dir(copy_root, 0), accepted[k]['index'])
+        part = json.loads(open(path).read())
+        other = dict(part['keypoints'][0], id=part['keypoints'][0]['id'] + 1000,
+                     score=part['keypoints'][0]['score'] + 0.1)
+        other['keypoints'] = [v + 1 if i % 3 == 0 and other['keypoints'][i + 2] > 0 else v
+                              for i, v in enumerate(other['keypoints'])]
+        part['keypoints'].append(other)
+        with open(path, 'w') as f:
+            json.dump(part, f)
+        two = DATASETS.build(dict(type='mmdatasetdm.StreamingSyntheticDataset',
+                                  stream_dir=copy_root, num_samples=len(accepted), dataset=inner,
+                                  timeout=5))
+        got, first = two.get_data_info(k), stream.get_data_info(k)
+        assert got['id'] == other['id']
+        visible = first['keypoints_visible'][0] > 0
+        np.testing.assert_allclose(got['keypoints'][0][visible, 0],
+                                   first['keypoints'][0][visible, 0] + 1)
+    missing = [k for k in range(len(accepted)) if k not in with_people]
+    if missing:
+        with pytest.raises(Exception, match='has no pose with a labelled keypoint'):
+            stream[missing[0]]
+
+
+def test_a_combined_dataset_that_resamples_is_refused():
+    """mmpose's CombinedDataset with sample_ratio_factor maps an index to a random sample of
+    its part: a stream position could not be followed."""
+    from mmdatasetdm.datasets.streaming import split_stream
+
+    class CombinedDataset:  # the attributes mmpose's wrapper has
+        resample, lens, datasets = True, [3, 2], []
+
+    with pytest.raises(TypeError, match="sample_ratio_factor .*sampler's real_ratio"):
+        split_stream(CombinedDataset())
+    with pytest.raises(TypeError, match='CombinedDataset with exactly one, got list'):
+        split_stream([])
