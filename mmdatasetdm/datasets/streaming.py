@@ -174,7 +174,8 @@ class StreamingSyntheticDataset(BaseDataset):
                              'its manifest line records')
         return dict(img_path=osp.join(folder, files['image']), seg_map_path=seg_map_path,
                     label_map=self._label_map or None, reduce_zero_label=False, seg_fields=[],
-                    prompt=line['prompt'], sample_idx=idx, stream_index=sample_index)
+                    prompt=line['prompt'], sample_idx=idx, stream_index=sample_index,
+                    **inner.confidence_info(dict(line, index=sample_index), folder))
 
     def _depth_info(self, idx: int, sample_index: int, folder: str, part: dict) -> dict:
         """What ``SyntheticDepthDataset`` reads for one sample."""

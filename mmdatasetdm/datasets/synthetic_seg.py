@@ -9,6 +9,23 @@ from mmdatasetdm.fileio import DATASET_META, IGNORE_INDEX, read_dataset_meta, re
 from mmdatasetdm.registry import DATASETS
 from .synthetic import NamedLoadErrorsMixin, class_id_map, resolve_metainfo, select_samples
 
+CONFIDENCE_TRANSFORM = 'mmdatasetdm.IgnoreUncertainPixels'
+
+
+def with_confidence_transform(pipeline: Sequence) -> list:
+    """``pipeline`` with ``IgnoreUncertainPixels`` right after its ``LoadAnnotations`` (once)."""
+    pipeline = list(pipeline)
+    types = [str(t.get('type', '')) if isinstance(t, Mapping) else type(t).__name__
+             for t in pipeline]
+    if any(t.split('.')[-1] == CONFIDENCE_TRANSFORM.split('.')[-1] for t in types):
+        return pipeline
+    loads = [k for k, t in enumerate(types) if t.split('.')[-1] == 'LoadAnnotations']
+    if not loads:
+        raise ValueError('min_pixel_confidence needs a LoadAnnotations in the dataset\'s pipeline '
+                         f'(the confidence applies to the loaded mask), got {types}')
+    pipeline.insert(loads[0] + 1, dict(type=CONFIDENCE_TRANSFORM))
+    return pipeline
+
 
 @DATASETS.register_module()
 class SyntheticSegDataset(NamedLoadErrorsMixin, BaseSegDataset):
@@ -39,6 +56,12 @@ class SyntheticSegDataset(NamedLoadErrorsMixin, BaseSegDataset):
         min_score (float, optional): keep samples whose
             ``scores.mean_confidence`` reaches this.
         max_samples (int, optional): keep at most this many (in index order).
+        min_pixel_confidence (float, optional): ignore (255) the pixels whose
+            label confidence is below this, read from the confidence map the
+            generation run wrote beside each mask (``writer=dict(confidence=True)``;
+            a set without them is refused). The transform
+            :class:`~mmdatasetdm.datasets.transforms.IgnoreUncertainPixels` is
+            placed right after the pipeline's ``LoadAnnotations``.
         verify (bool): decode-check every file while loading, and every
             mask's ids (clear errors for corrupt PNGs and stray ids; slower).
         **kwargs: ``BaseSegDataset`` arguments (``pipeline``, ``serialize_data``...).
@@ -50,7 +73,7 @@ class SyntheticSegDataset(NamedLoadErrorsMixin, BaseSegDataset):
                  metainfo_from: Optional[str] = None, class_map: Optional[Mapping] = None,
                  drop_classes: Sequence[str] = (), classes_filter: Optional[Sequence[str]] = None,
                  min_score: Optional[float] = None, max_samples: Optional[int] = None,
-                 verify: bool = False, **kwargs):
+                 min_pixel_confidence: Optional[float] = None, verify: bool = False, **kwargs):
         from mmseg.registry import DATASETS as SEG_DATASETS
         metainfo = resolve_metainfo(metainfo, metainfo_from, SEG_DATASETS, type(self).__name__)
         if 'classes' not in metainfo:
@@ -62,6 +85,12 @@ class SyntheticSegDataset(NamedLoadErrorsMixin, BaseSegDataset):
         self.min_score = min_score
         self.max_samples = max_samples
         self.verify = verify
+        self.min_pixel_confidence = min_pixel_confidence
+        if min_pixel_confidence is not None:
+            if not 0 <= min_pixel_confidence <= 1:
+                raise ValueError(f'min_pixel_confidence must lie in [0, 1], got '
+                                 f'{min_pixel_confidence}')
+            kwargs['pipeline'] = with_confidence_transform(kwargs.get('pipeline') or [])
         kwargs.setdefault('img_suffix', '')
         kwargs.setdefault('seg_map_suffix', '')
         super().__init__(data_root=data_root, metainfo=metainfo, **kwargs)
@@ -97,8 +126,22 @@ class SyntheticSegDataset(NamedLoadErrorsMixin, BaseSegDataset):
                 img_path=osp.join(self.data_root, files['image']),
                 seg_map_path=seg_map_path,
                 label_map=label_map, reduce_zero_label=False, seg_fields=[],
-                prompt=line['prompt'], sample_idx=line['index']))
+                prompt=line['prompt'], sample_idx=line['index'],
+                **self.confidence_info(line, self.data_root)))
         return data_list
+
+    def confidence_info(self, line: dict, folder: str) -> dict:
+        """The data info items of ``min_pixel_confidence`` for one manifest line."""
+        if self.min_pixel_confidence is None:
+            return {}
+        if 'confidence' not in line['files']:
+            raise ValueError(
+                f'sample {line["index"]} of {folder} has no confidence map, which '
+                f'min_pixel_confidence={self.min_pixel_confidence} needs: generate the set with '
+                "writer=dict(confidence=True) (tools/generate.py ... --cfg-options "
+                'writer.confidence=True)')
+        return dict(confidence_path=osp.join(folder, line['files']['confidence']),
+                    min_pixel_confidence=self.min_pixel_confidence)
 
     def _check_ids(self, ids, classes: Sequence[str], path: str, source: str) -> None:
         bad = sorted(i for i in set(ids) if not 0 <= i < len(classes))

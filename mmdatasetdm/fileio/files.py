@@ -455,6 +455,49 @@ def read_semantic(path: str) -> np.ndarray:
         return np.array(image, dtype=np.uint8)
 
 
+def write_confidence(path: str, confidence, fsync: bool = False) -> str:
+    """Write per-pixel label confidence in [0, 1] as an 8-bit grey PNG, atomically.
+
+    Stored value ``round(255 * confidence)``: a confidence reads back to
+    within 1/510.
+
+    Args:
+        path (str): destination (``.png``).
+        confidence (np.ndarray): float confidence, shape (H, W), in [0, 1].
+        fsync (bool): flush to disk before the rename.
+
+    Returns:
+        str: ``path``.
+
+    Raises:
+        ValueError: not 2-D, NaN, or outside [0, 1] (never silently clipped).
+    """
+    array = np.asarray(confidence, dtype=np.float64)
+    if array.ndim != 2:
+        raise ValueError(f'{path}: a confidence map must have shape (H, W), got {array.shape}')
+    if array.size and not (np.all(np.isfinite(array)) and array.min() >= 0
+                           and array.max() <= 1):
+        raise ValueError(f'{path}: confidence must lie in [0, 1], got values in '
+                         f'[{np.nanmin(array):.4g}, {np.nanmax(array):.4g}]')
+    return atomic_write_bytes(path, encode_png(np.rint(array * 255).astype(np.uint8)), fsync)
+
+
+def read_confidence(path: str) -> np.ndarray:
+    """Read a confidence PNG written by :func:`write_confidence`.
+
+    Args:
+        path (str): the 8-bit PNG.
+
+    Returns:
+        np.ndarray: float32 confidence in [0, 1], shape (H, W).
+    """
+    with Image.open(path) as image:
+        if image.mode != 'L':
+            raise ValueError(f'{path}: expected an 8-bit grey (L) PNG of confidences, got mode '
+                             f'{image.mode}')
+        return np.array(image, dtype=np.float32) / 255.0
+
+
 def encode_depth(depth, scale: float = DEFAULT_DEPTH_SCALE, path: str = '<depth>') -> np.ndarray:
     """Depth in metres -> the uint16 values stored in the PNG.
 

@@ -8,6 +8,9 @@ A generated dataset folder, as ``tools/generate.py`` writes it::
     images/00000007.png         the image of sample 7 (name = global index)
     semantic/00000007.png       semantic ids, 255 = ignore (semantic runs)
     depth/00000007.png          16-bit depth (depth runs)
+    confidence/00000007.png     8-bit per-pixel confidence of the semantic labels,
+                                round(255 x p) with p the winning class's share of the
+                                class scores (semantic runs with writer.confidence=True)
     instances.json              COCO instances of the accepted samples (instance runs)
     keypoints.json              COCO keypoints of the accepted samples (pose runs)
     README.md                   the dataset card (``mmdatasetdm.generation.card``); its
@@ -50,7 +53,7 @@ CARD_GALLERY = 'gallery.png'
 # in rank 0's shard folder: the command that started the run, outside the run's identity
 COMMAND_FILE = 'command.json'
 # the folders of the samples' files (see sample_file)
-SAMPLE_DIRS = ('images', 'semantic', 'depth')
+SAMPLE_DIRS = ('images', 'semantic', 'depth', 'confidence')
 # The perception tasks whose annotations a generated set can hold.
 TASKS = ('semantic', 'instance', 'depth', 'pose')
 # Keys every manifest line has (None when unknown), in this order.
@@ -62,7 +65,7 @@ def sample_file(kind: str, index: int, ext: str) -> str:
     """The path of one of a sample's files, relative to the dataset folder.
 
     Args:
-        kind (str): ``'images'``, ``'semantic'`` or ``'depth'``.
+        kind (str): ``'images'``, ``'semantic'``, ``'depth'`` or ``'confidence'``.
         index (int): the global sample index.
         ext (str): the file extension without the dot.
 

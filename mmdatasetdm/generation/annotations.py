@@ -72,6 +72,7 @@ class Annotation:
     accepted: bool = True
     reason: Optional[str] = None  # one of REJECT_REASONS when rejected
     semantic: Optional[np.ndarray] = None
+    confidence: Optional[np.ndarray] = None  # the semantic labels' per-pixel confidence
     depth: Optional[np.ndarray] = None
     instances: Optional[Dict[str, Any]] = None
     keypoints: Optional[Dict[str, Any]] = None
@@ -118,7 +119,7 @@ def semantic_annotation(pred, prompted: Sequence[int], cfg: FilterConfig) -> Ann
         int(c): float((labels == c).mean())
         for c in np.unique(labels) if c != IGNORE_INDEX
     }
-    ann = Annotation(semantic=labels, scores=dict(
+    ann = Annotation(semantic=labels, confidence=confidence.astype(np.float32), scores=dict(
         mean_confidence=round(float(confidence.mean()), 6), ignore_fraction=round(ignored, 6),
         class_fractions={k: round(v, 6) for k, v in sorted(fractions.items())}))
     if ignored > cfg.max_ignore_fraction:

@@ -326,12 +326,14 @@ def _files(lines: Sequence[Mapping[str, Any]], meta: Mapping[str, Any], data_roo
            gallery: bool) -> Dict[str, str]:
     """What the set's folder holds (relative path -> what it is)."""
     per_kind = Counter(kind for line in lines for kind in line.get('files', {}))
-    folders = dict(image='images', semantic='semantic', depth='depth')
+    folders = dict(image='images', semantic='semantic', depth='depth', confidence='confidence')
     what = dict(image='images', semantic='semantic masks (8-bit PNG of class ids, 255 = ignore)',
-                depth=f'depth maps (16-bit PNG, metres x {meta.get("depth_scale")})')
+                depth=f'depth maps (16-bit PNG, metres x {meta.get("depth_scale")})',
+                confidence='per-pixel confidence maps of the semantic masks (8-bit PNG, '
+                'round(255 x the winning class\'s share of the class scores))')
     files = {DATASET_META: 'what the run is (its identity) and this card under "card"',
              MANIFEST: 'one JSON line per sample, accepted or rejected (with its reason)'}
-    for kind in ('image', 'semantic', 'depth'):
+    for kind in ('image', 'semantic', 'depth', 'confidence'):
         if per_kind[kind]:
             files[f'{folders[kind]}/'] = f'{per_kind[kind]} {what[kind]}'
     if osp.isfile(osp.join(data_root, INSTANCES_JSON)):

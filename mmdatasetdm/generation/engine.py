@@ -66,7 +66,8 @@ class GenerationEngine:
             like those it learnt from.
         filters (dict, optional): ``FilterConfig`` kwargs.
         writer (dict, optional): ``ShardWriter`` kwargs (``image_ext``,
-            ``palette``, ``depth_scale``, ``categories``, ``keep_rejected``),
+            ``palette``, ``depth_scale``, ``categories``, ``keep_rejected``,
+            ``confidence``: per-pixel confidence maps of semantic labels),
             and for pose ``keypoint_category`` (the real set's COCO category
             record; default: read from the P-Decoder's training set).
         batch_size (int): images per sampling call.
@@ -291,7 +292,8 @@ class GenerationEngine:
                     ann = reject(ann, PROMPTED_CLASS_TRUNCATED, classes=list(record.truncated),
                                  num_tokens=record.num_tokens, max_tokens=limit)
                 writer.write_sample(record.index, record, image=batch.images[k],
-                                    semantic=ann.semantic, depth=ann.depth,
+                                    semantic=ann.semantic, confidence=ann.confidence,
+                                    depth=ann.depth,
                                     instances=ann.instances, keypoints=ann.keypoints,
                                     accepted=ann.accepted, reason=ann.reason, scores=ann.scores)
                 stats['generated'] += 1

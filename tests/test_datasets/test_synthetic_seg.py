@@ -153,3 +153,68 @@ def test_a_corrupt_mask_names_its_file_when_loaded(tmp_path):
     with pytest.raises(SampleLoadError, match=r'sample 1 of .* cannot be loaded \(.*images/'
                        r'00000001\.png, .*semantic/00000001\.png\)'):
         ds[1]
+
+
+def _with_confidence(root, num=2):
+    """A set whose confidence maps fall off from left (1.0) to right (0.0), stored as
+    round(255 p); the right-most columns of the cone half are uncertain."""
+    writer = ShardWriter(osp.join(root, 'shards', 'rank00000'), classes=('background', 'cone'),
+                         num_classes=2, confidence=True)
+    for i in range(num):
+        labels = np.zeros((8, 16), np.uint8)
+        labels[:4] = 1
+        confidence = np.tile(np.linspace(1.0, 0.0, 16), (8, 1))
+        writer.write_sample(i, f'a photo of a cone {i}', seed=i, image=np.zeros((8, 16, 3),
+                                                                                np.uint8),
+                            semantic=labels, confidence=confidence)
+    merge_shards([writer.dir], root)
+    return root, confidence
+
+
+def test_uncertain_pixels_are_ignored_at_any_threshold(tmp_path):
+    """writer confidence=True writes an 8-bit map beside each mask; min_pixel_confidence
+    ignores the pixels below it, in the loaded mask, before any augmentation."""
+    from mmdatasetdm.fileio import read_confidence, read_manifest
+    root, confidence = _with_confidence(str(tmp_path / 'gen'))
+    line = read_manifest(root)[0]
+    assert line['files']['confidence'] == 'confidence/00000000.png'
+    stored = read_confidence(osp.join(root, line['files']['confidence']))
+    np.testing.assert_allclose(stored, confidence, atol=1 / 510 + 1e-7)
+    meta = dict(classes=('background', 'cone'), palette=[[0, 0, 0], [255, 0, 0]])
+    init_default_scope('mmseg')
+    from mmdatasetdm.registry import DATASETS
+
+    def build(**kw):
+        kw.setdefault('pipeline', PIPELINE)
+        return DATASETS.build(dict(type='mmdatasetdm.SyntheticSegDataset', data_root=root,
+                                   metainfo=meta, **kw))
+
+    full = build()[0]['data_samples'].gt_sem_seg.data.numpy()[0]
+    assert (full == 255).sum() == 0
+    for threshold in (0.5, 0.8):
+        ds = build(min_pixel_confidence=threshold)
+        assert [type(t).__name__ for t in ds.pipeline.transforms][:3] == [
+            'LoadImageFromFile', 'LoadAnnotations', 'IgnoreUncertainPixels']
+        labels = ds[1]['data_samples'].gt_sem_seg.data.numpy()[0]
+        keep = np.rint(confidence * 255) >= np.rint(threshold * 255)
+        np.testing.assert_array_equal(labels, np.where(keep, full, 255))
+        assert 0 < (labels == 255).sum() < labels.size
+    # a set written without confidence maps is refused with the fix
+    plain_root = _generated(str(tmp_path / 'plain'))
+    with pytest.raises(ValueError, match=r'no confidence map.*writer\.confidence=True'):
+        _dataset(plain_root, min_pixel_confidence=0.5)
+    with pytest.raises(ValueError, match='needs a LoadAnnotations'):
+        build(min_pixel_confidence=0.5, pipeline=[dict(type='LoadImageFromFile')])
+
+
+def test_the_writer_needs_the_confidence_it_writes(tmp_path):
+    writer = ShardWriter(str(tmp_path / 'shard'), classes=('background', 'cone'),
+                         num_classes=2, confidence=True)
+    with pytest.raises(ValueError, match='sample 0: the writer writes confidence maps'):
+        writer.write_sample(0, 'a cone', seed=0, image=np.zeros((4, 4, 3), np.uint8),
+                            semantic=np.zeros((4, 4), np.uint8))
+    with pytest.raises(ValueError, match=r'confidence must lie in \[0, 1\]'):
+        writer.write_sample(0, 'a cone', seed=0, image=np.zeros((4, 4, 3), np.uint8),
+                            semantic=np.zeros((4, 4), np.uint8),
+                            confidence=np.full((4, 4), 1.5))
+    assert writer.completed() == []  # nothing half-written

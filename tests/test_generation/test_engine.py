@@ -65,6 +65,48 @@ def test_features_are_read_at_the_decoders_timestep(semantic_checkpoint, tiny_sd
     assert [int(t) for t in engine.sampler.pipeline.scheduler.timesteps] == [751, 501, 251, 1]
 
 
+def test_confidence_maps_are_the_filters_confidence(tmp_path, semantic_checkpoint,
+                                                    tiny_sd_folder):
+    """writer.confidence=True: each accepted mask gets the per-pixel confidence that the
+    min_confidence filter thresholds, and whose mean is the manifest's mean_confidence: a run
+    at a threshold ignores exactly the pixels whose map is below it."""
+    from mmdatasetdm.fileio import read_confidence
+    cfg = generate_cfg(semantic_checkpoint, tiny_sd_folder,
+                       **{'filters.require_prompted': False, 'writer.confidence': True})
+    out = str(tmp_path / 'conf')
+    engine = make_engine(cfg, num=3)
+    engine.run(out, progress=False)
+    engine.merge(out)
+    lines = read_manifest(out)
+    maps = []
+    for line in lines:
+        assert line['files']['confidence'] == f'confidence/{line["index"]:08d}.png'
+        maps.append(read_confidence(osp.join(out, line['files']['confidence'])))
+        assert maps[-1].mean() == pytest.approx(line['scores']['mean_confidence'], abs=1 / 510)
+    # a threshold half-way between two stored levels: every pixel's true confidence lies on
+    # one side of it (a stored level is within 1/510 of the true value)
+    levels = np.unique(np.concatenate([m.ravel() for m in maps]))
+    assert len(levels) >= 2
+    k = len(levels) // 2
+    threshold = float(levels[k - 1] + levels[k]) / 2
+    cfg.writer.confidence = False
+    cfg.filters.min_confidence = threshold
+    cut = str(tmp_path / 'cut')
+    engine = make_engine(cfg, num=3)
+    engine.run(cut, progress=False)
+    engine.merge(cut)
+    split = []
+    for line, other, confidence in zip(lines, read_manifest(cut), maps):
+        assert 'confidence' not in other['files']
+        labels = read_semantic(osp.join(out, line['files']['semantic']))
+        ignored = read_semantic(osp.join(cut, other['files']['semantic'])) == 255
+        np.testing.assert_array_equal(ignored, confidence < threshold)
+        split.append(ignored.mean())
+        kept = read_semantic(osp.join(cut, other['files']['semantic']))
+        np.testing.assert_array_equal(kept[~ignored], labels[~ignored])
+    assert 0 < np.mean(split) < 1
+
+
 def test_resume_after_partial_run(tmp_path, semantic_checkpoint, tiny_sd_folder):
     cfg = generate_cfg(semantic_checkpoint, tiny_sd_folder)
     engine = make_engine(cfg, num=4)

@@ -1,5 +1,6 @@
+from .confidence import IgnoreUncertainPixels
 from .hide_classes import HideClasses
 from .mosaic import InstanceMosaic
 from .prompt import AddPrompt
 
-__all__ = ['AddPrompt', 'HideClasses', 'InstanceMosaic']
+__all__ = ['AddPrompt', 'HideClasses', 'IgnoreUncertainPixels', 'InstanceMosaic']

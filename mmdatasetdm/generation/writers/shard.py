@@ -31,8 +31,8 @@ import numpy as np
 from PIL import Image
 
 from mmdatasetdm.fileio import (DEFAULT_DEPTH_SCALE, atomic_copy, atomic_write_json, dumps_json,
-                                normalise_image_ext, remove_stale_temps, write_depth, write_image,
-                                write_semantic)
+                                normalise_image_ext, remove_stale_temps, write_confidence,
+                                write_depth, write_image, write_semantic)
 from mmdatasetdm.fileio.synthetic_format import (CARD_GALLERY, CARD_KEY, CARD_README, DATASET_META,
                                                  FORMAT_VERSION, INSTANCES_JSON, KEYPOINTS_JSON,
                                                  PARTS_DIR, RUN_INFO_KEYS, SHARD_META,
@@ -124,6 +124,10 @@ class ShardWriter:
             (the decoder's classes); datasets map them onto a real dataset's
             classes by name.
         fsync (bool): flush each file to disk before its rename.
+        confidence (bool): write each semantic mask's per-pixel confidence
+            (``confidence/{index:08d}.png``, 8-bit, listed in the manifest
+            line's ``files``), so that training can ignore or weight
+            uncertain pixels at any threshold without generating again.
     """
 
     def __init__(self,
@@ -139,7 +143,8 @@ class ShardWriter:
                  config: Optional[Mapping[str, Any]] = None,
                  keep_rejected: bool = False,
                  fsync: bool = False,
-                 classes: Optional[Sequence[str]] = None):
+                 classes: Optional[Sequence[str]] = None,
+                 confidence: bool = False):
         self.dir = str(shard_dir)
         self.categories = None if categories is None else check_categories(categories)
         if keypoint_meta is not None and not isinstance(keypoint_meta, KeypointMeta):
@@ -172,6 +177,9 @@ class ShardWriter:
             config=_jsonable(config),
             keep_rejected=self.keep_rejected,
             classes=None if classes is None else [str(c) for c in classes])
+        self.confidence = bool(confidence)
+        if self.confidence:  # absent when off, so shards written before it still resume
+            self.meta['confidence'] = True
         self._open()
 
     def _open(self):
@@ -207,6 +215,7 @@ class ShardWriter:
                      depth=None,
                      instances=None,
                      keypoints=None,
+                     confidence=None,
                      accepted: bool = True,
                      reason: Optional[str] = None,
                      scores: Optional[Mapping[str, Any]] = None,
@@ -226,6 +235,9 @@ class ShardWriter:
                 ``scores`` (see :func:`.coco.instance_annotations`).
             keypoints (Mapping | object, optional): ``keypoints``, ``scores``,
                 ... (see :func:`.coco.keypoint_annotations`).
+            confidence (np.ndarray, optional): the semantic labels' per-pixel
+                confidence in [0, 1], (H, W); written when the writer has
+                ``confidence=True`` (required then with ``semantic``).
             accepted (bool): whether the sample passed the filters.
             reason (str, optional): why it was rejected (required if not
                 accepted).
@@ -253,7 +265,12 @@ class ShardWriter:
             size = (image.height, image.width)
         elif image is not None:
             size = tuple(np.shape(image)[:2])
-        for name, array in (('semantic', semantic), ('depth', depth)):
+        if self.confidence and semantic is not None and confidence is None:
+            raise ValueError(f'sample {index}: the writer writes confidence maps '
+                             '(confidence=True) but none was given with the semantic mask')
+        if not self.confidence or semantic is None:
+            confidence = None
+        for name, array in (('semantic', semantic), ('depth', depth), ('confidence', confidence)):
             if array is not None and size is not None and tuple(np.shape(array)) != size:
                 raise ValueError(
                     f'sample {index}: {name} has shape {tuple(np.shape(array))} but the image is '
@@ -279,6 +296,9 @@ class ShardWriter:
             if depth is not None:
                 files['depth'] = sample_file('depth', index, 'png')
                 write_depth(osp.join(self.dir, files['depth']), depth, self.depth_scale, self.fsync)
+            if confidence is not None:
+                files['confidence'] = sample_file('confidence', index, 'png')
+                write_confidence(osp.join(self.dir, files['confidence']), confidence, self.fsync)
 
         line = dict(index=index, prompt=text, classes=classes, seed=seed, **self.run_info)
         if depth is not None:
