@@ -13,13 +13,17 @@ Studies (each a table in ``docs/results.md``):
   rq3  real only vs real + synthetic, all four tasks, ``test`` and ``test_shifted``, the
        toolbox's stock metric; per-class IoU for semantic segmentation;
   rq4  semantic ablations: the capture timestep, cross-attention maps fused or not, the
-       prompts (class names only / captions with sub-types), the number of synthetic images.
+       prompts (class names only / captions with sub-types), the number of synthetic images;
+  zs   zero-shot: cones and balls hidden from every real label;
+  levers  semantic levers of label quality beside the default mixed arm (per-pixel
+       confidence: the generated pixels below a threshold ignored), scored on ``val`` too,
+       where a lever is chosen (never on a test split).
 
 A seed ``s`` varies together: the 100-image draw (``train_100`` for seed 0, the main job's
 split, else a new split ``train_100_seed<s>`` drawn from the same long-tailed distribution
 of the same world, so every seed is scored on the same test images), the generation seed
 (``prompts.seed``) and the training seed (``randomness.seed``) of the P-Decoder and the
-downstream models. rq1 and rq3 run ``--seeds`` seeds, the rq2 / rq4 sweeps
+downstream models. rq1, rq3 and zs run ``--seeds`` seeds, the rq2 / rq4 / levers sweeps
 ``--sweep-seeds`` (default 1).
 
 Every stage is an ordinary tool run (``tools/train.py``, ``tools/generate.py``, scoring
@@ -28,6 +32,11 @@ exists, so the command can run in pieces (stop it at any time; a rerun resumes
 unfinished trainings with ``--resume``). Jobs run ``--jobs`` at a time with one thread each,
 so the numbers do not depend on ``--jobs``. In-training validation is off: every model is
 scored once, at the end, on both test splits; nothing is chosen on a test split.
+
+A cell recorded in ``<docs>/results/paper_tables.json`` (the committed report) counts as
+done, so a fresh checkout continues the tables rather than recomputing them; a run of some
+studies keeps the other studies' cells in the report (``--ignore-recorded`` recomputes the
+requested ones).
 
 Outputs: ``<work-dir>/cells.json`` and ``<docs>/results/paper_tables.json`` (every cell),
 the tables between the ``paper_tables`` markers of ``<docs>/results.md``, and plots in
@@ -50,7 +59,7 @@ from projects.demo_world.demo_world.jobs import (DEMO_TASKS, QUICK_FILTERS, ROOT
 from projects.demo_world.demo_world.scoring import fmt, stats, zero_shot_metrics
 
 TASKS = ('semantic', 'instance', 'depth', 'pose')
-STUDIES = ('rq1', 'rq2', 'rq3', 'rq4', 'zs')
+STUDIES = ('rq1', 'rq2', 'rq3', 'rq4', 'zs', 'levers')
 LABEL_SWEEP = (10, 25, 50, 100, 500)
 TIMESTEPS = (1, 501, 901)  # 501: the demo P-Decoders' default (chosen on train_large images)
 NUM_SYNTHETIC = (400, 1600, 6400)
@@ -77,6 +86,12 @@ ZS_CONFIGS = ('projects/demo_world/configs/pdecoder_semantic_zs.py',
               'projects/demo_world/configs/generate_semantic_zs.py',
               dict(real_only='projects/demo_world/configs/seg_real_100_zs.py',
                    real_synthetic='projects/demo_world/configs/seg_synth_100_zs.py'))
+# levers of label quality (study 'levers', semantic): mixed arms that change one thing,
+# scored on `val` (a balanced split drawn like `test` from the same world, never trained on)
+# to choose among them, and on the test splits to report
+VAL_SPLIT = 'val'
+VAL_IMAGES = 300
+CONFIDENCE_THRESHOLDS = (0.5, 0.7)  # SyntheticSegDataset(min_pixel_confidence=...)
 NO_VALIDATION = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
 MARK_BEGIN = '<!-- paper_tables:begin (written by projects/demo_world/tools/paper_tables.py) -->'
 MARK_END = '<!-- paper_tables:end -->'
@@ -132,6 +147,7 @@ class Plan:
         self.jobs: 'OrderedDict[str, Job]' = OrderedDict()
         self.cells: List[Cell] = []
         self.splits: Dict[str, int] = {}  # training splits the world needs -> images
+        self.eval_splits = set()  # scoring splits besides the test splits (VAL_SPLIT)
         self.python = sys.executable
 
     # ------------------------------------------------------------------ helpers
@@ -200,14 +216,18 @@ class Plan:
                                   opts)
             self.cells.append(Cell(study, task, row, seed, split, key, out, params or {}))
 
-    def synthetic(self, task, labels, seed, variant='default', prompts='subtypes', num=400):
+    def synthetic(self, task, labels, seed, variant='default', prompts='subtypes', num=400,
+                  confidence=False):
+        """A generated set (``confidence``: with per-pixel confidence maps, the same samples)."""
         parent, ckpt = self.pdecoder(task, labels, seed, variant)
         num = min(num, 8) if self.args.quick else num
-        key = f'synth/{task}/{variant}/n{labels}/seed{seed}/{prompts}_{num}'
+        key = f'synth/{task}/{variant}/n{labels}/seed{seed}/{prompts}_{num}' + (
+            '_conf' if confidence else '')
         out = osp.join(self.work, key)
-        opts = [f'decoder.checkpoint={ckpt}',
-                f'decoder.cfg_options.model.backbone.pretrained={self.sd}',
-                f'prompts.seed={seed}'] + [
+        opts = ['writer.confidence=True'] if confidence else []
+        opts += [f'decoder.checkpoint={ckpt}',
+                 f'decoder.cfg_options.model.backbone.pretrained={self.sd}',
+                 f'prompts.seed={seed}'] + [
             f'decoder.cfg_options.{k}={v}' for k, v in DECODER_VARIANTS.get(variant, {}).items()]
         opts += PROMPT_SETS[prompts] + (QUICK_FILTERS if self.args.quick else [])
         self._add(key, [self.python, 'tools/generate.py', variant_configs(task, variant)[1],
@@ -216,17 +236,20 @@ class Plan:
                   osp.join(out, 'manifest.jsonl'), deps=[parent])
         return key, out
 
-    def arm(self, task, arm, labels, seed, synth=None, variant='default'):
+    def arm(self, task, arm, labels, seed, synth=None, variant='default', opts=(), name=''):
         """A downstream model: ``real_only`` (on ``labels`` real images, or ``'large'``) or
         ``real_synthetic`` (``synth``: the key and folder of a synthetic set); ``variant``
-        ``'zs'`` takes the zero-shot setting's configs."""
+        ``'zs'`` takes the zero-shot setting's configs; ``opts``: more config options, and
+        ``name`` the suffix of the job key they make."""
+        extra = opts
         split = self._train_split(labels, seed)
         configs = variant_configs(task, variant)[2]
         config = configs['real_synthetic' if synth else 'real_only']
         real_key = DEMO_TASKS[task]['real_key']
         key = f'arm/{task}/{"large" if labels == "large" else f"n{labels}"}/seed{seed}/' + (
             synth[0].replace('/', '.') if synth else
-            ('real_only_zs' if variant == ZERO_SHOT else 'real_only'))
+            ('real_only_zs' if variant == ZERO_SHOT else 'real_only')) + (
+                f'.{name}' if name else '')
         folder = osp.join(self.work, key)
         iters = self._iters(config)
         if synth:
@@ -236,17 +259,17 @@ class Plan:
         else:
             opts = [f'train_dataloader.dataset.data_root={self.world}',
                     f'train_dataloader.dataset.split={split}']
-        opts += [f'randomness.seed={seed}'] + NO_VALIDATION + self._schedule(iters)
+        opts += list(extra) + [f'randomness.seed={seed}'] + NO_VALIDATION + self._schedule(iters)
         ckpt = osp.join(folder, f'iter_{iters}.pth')
         self._add(key, [self.python, 'tools/train.py', config, '--work-dir', folder, '--resume',
                         '--cfg-options'] + opts, ckpt, deps=[synth[0]] if synth else [])
         return key, ckpt, config
 
     def arm_cells(self, study, task, row, labels, seed, synth=None, params=None,
-                  variant='default'):
+                  variant='default', opts=(), name='', splits=SPLITS):
         parent, ckpt, config = self.arm(task, row if row == 'real_only' else 'real_synthetic',
-                                        labels, seed, synth, variant)
-        for split in SPLITS:
+                                        labels, seed, synth, variant, opts, name)
+        for split in splits:
             key, out = self.score(task, config, parent, ckpt, split)
             self.cells.append(Cell(study, task, row, seed, split, key, out, params or {}))
 
@@ -278,6 +301,23 @@ class Plan:
         self.arm_cells(ZERO_SHOT, task, 'real_only', 100, seed, variant=ZERO_SHOT)
         self.arm_cells(ZERO_SHOT, task, 'real_synthetic', 100, seed,
                        self.synthetic(task, 100, seed, ZERO_SHOT), variant=ZERO_SHOT)
+
+    def levers(self, seed):
+        """Levers of label quality, each a mixed arm beside the default one, on ``val`` too."""
+        task, splits = 'semantic', (VAL_SPLIT, ) + SPLITS
+        self.eval_splits.add(VAL_SPLIT)
+        self.arm_cells('levers', task, 'real_only', 100, seed, splits=splits)
+        self.arm_cells('levers', task, 'mixed', 100, seed, self.synthetic(task, 100, seed),
+                       params=dict(lever='none (the default mixed arm)', value='-'),
+                       splits=splits)
+        synth = self.synthetic(task, 100, seed, confidence=True)
+        for t in CONFIDENCE_THRESHOLDS:
+            self.arm_cells('levers', task, f'mixed confidence>={t}', 100, seed, synth,
+                           params=dict(lever='per-pixel confidence: lower pixels ignored',
+                                       value=f'>= {t}'),
+                           opts=[f'{DEMO_TASKS[task]["synth_key"].rsplit(".", 1)[0]}'
+                                 f'.min_pixel_confidence={t}'],
+                           name=f'confidence{t}', splits=splits)
 
     def rq4(self, seed):
         task = 'semantic'
@@ -323,12 +363,16 @@ def build_plan(args) -> Plan:
                     plan.rq2(labels, seed)
             if 'rq4' in args.studies:
                 plan.rq4(seed)
+            if 'levers' in args.studies:
+                plan.levers(seed)
     return plan
 
 
 # ---------------------------------------------------------------------- running
-def write_world_splits(world: str, splits: Dict[str, int], quick: bool) -> None:
-    """Write the training splits (and the test splits) the plan needs, if missing."""
+def write_world_splits(world: str, splits: Dict[str, int], quick: bool,
+                       eval_splits: Sequence[str] = ()) -> None:
+    """Write the training splits (and the test splits, and ``val`` if asked) the plan needs,
+    if missing."""
     from projects.demo_world.demo_world import default_splits, generate_world
     from projects.demo_world.demo_world.writer import SplitSpec
     check_world_version(world)
@@ -340,6 +384,9 @@ def write_world_splits(world: str, splits: Dict[str, int], quick: bool) -> None:
         spec = defaults[test]
         wanted[test] = SplitSpec(40, spec.labelled, spec.domain, spec.class_frequency) \
             if quick else spec
+    if VAL_SPLIT in eval_splits:  # drawn like `test`: balanced classes, the training domain
+        wanted[VAL_SPLIT] = SplitSpec(40 if quick else VAL_IMAGES,
+                                      class_frequency=defaults['test'].class_frequency)
     missing = {s: spec for s, spec in wanted.items()
                if not osp.isfile(osp.join(world, 'splits', f'{s}.txt'))}
     if missing:
@@ -586,6 +633,7 @@ def write_report(plan: Plan, docs: str, command: str,
                                        for s in sorted(set(base) & set(m))])))
             md.append(f'| {factor} | {value} | ' + ' | '.join(cols) + ' |')
         md.append('')
+    md += _levers_table(cells)
     out_dir = osp.join(docs, 'results')
     os.makedirs(out_dir, exist_ok=True)
     plots = _plots(cells, gains_by_split, out_dir)
@@ -637,6 +685,35 @@ def _zero_shot_table(cells) -> List[str]:
                   for m in ('seen', 'unseen', 'harmonic')]
     lines += ['| **gain** (paired) | ' + ' | '.join(gains) + ' |', '']
     return lines
+
+
+def _levers_table(cells) -> List[str]:
+    levers = [c for c in cells if c['study'] == 'levers']
+    if not levers:
+        return []
+    splits = (VAL_SPLIT, ) + SPLITS
+    lines = ['### Levers of label quality (semantic, mIoU)', '',
+             'Each row changes one thing in the mixed arm (100 real + 400 generated images); '
+             f'gains are over the real-only arm of the same seed. `{VAL_SPLIT}` is a balanced '
+             f'split of {VAL_IMAGES} images drawn like `test`, never trained on: a lever is '
+             'chosen there, and reported on the test splits.', '',
+             '| lever | setting | ' + ' | '.join(f'mixed `{s}` | gain `{s}`' for s in splits)
+             + ' |', '|---|---|' + '---:|' * (2 * len(splits))]
+    rows = OrderedDict()
+    for c in levers:
+        if c['row'] != 'real_only':
+            rows.setdefault(c['row'], c['params'])
+    for row, params in rows.items():
+        cols = []
+        for split in splits:
+            base = _values(levers, row='real_only', split=split)
+            new = _values(levers, row=row, split=split)
+            cols.append(fmt(stats([c['headline']['mIoU'] for c in new.values()])))
+            cols.append(fmt(stats([new[k]['headline']['mIoU'] - base[k]['headline']['mIoU']
+                                   for k in sorted(set(base) & set(new))])))
+        lines.append(f'| {params.get("lever")} | {params.get("value")} | ' + ' | '.join(cols)
+                     + ' |')
+    return lines + ['']
 
 
 def _splice(path: str, block: str) -> None:
@@ -758,7 +835,7 @@ def main(argv=None):
         for c in plan.cells:
             state[(c.study, c.task, c.row)][osp.isfile(c.path) or c.job in pending] += 1
         for (study, task, row), (todo, done) in state.items():
-            print(f'{study:<5}{task:<10}{row:<28}{done}/{todo + done} done')
+            print(f'{study:<7}{task:<10}{row:<28}{done}/{todo + done} done')
         print(f'{len(plan.jobs)} jobs, {len(needed)} still needed '
               f'({sum(osp.isfile(plan.jobs[k].done) for k in needed)} of them done)')
         return 0
@@ -766,7 +843,7 @@ def main(argv=None):
     if not args.report_only:
         if not osp.isfile(osp.join(plan.sd, 'model_index.json')):
             raise SystemExit(f'{plan.sd} is not a diffusers folder (model_index.json missing)')
-        write_world_splits(plan.world, plan.splits, args.quick)
+        write_world_splits(plan.world, plan.splits, args.quick, sorted(plan.eval_splits))
         failed = execute(plan, args.jobs, needed)
     report = write_report(plan, args.docs, command, recorded)
     done = sum(c['done'] for c in report['cells'])

@@ -71,7 +71,7 @@ def test_studies_share_jobs_and_sweeps_change_one_factor(tables, tmp_path):
     assert sum(k == 'pdecoder/semantic/default/n100/seed0' for k in keys) == 1
     cells = [c for c in plan.cells if c.row == 'real_only' and c.seed == 0 and c.split == 'test'
              and c.params.get('labels', 100) == 100 and c.study != 'zs']
-    assert {c.study for c in cells} == {'rq1', 'rq2', 'rq3', 'rq4'}
+    assert {c.study for c in cells} == {'rq1', 'rq2', 'rq3', 'rq4', 'levers'}
     assert len({c.job for c in cells}) == 1
     # the zero-shot real-only arm hides classes: another job
     zs = [c for c in plan.cells if c.study == 'zs' and c.row == 'real_only' and c.seed == 0]
@@ -261,3 +261,48 @@ def test_quick_zero_shot_run(tmp_path, demo_architecture_sd):
     text = (tmp_path / 'docs' / 'results.md').read_text()
     assert '### Zero-shot — cone and ball hidden from every real label' in text
     assert text.count('(n=1)') == 4 * 6  # 3 models and the gain, 6 columns
+
+
+def test_levers_share_the_default_arms_and_are_scored_on_val(tables, tmp_path):
+    plan = _plan(tables, tmp_path, '--studies', 'rq3', 'levers', '--tasks', 'semantic',
+                 '--seeds', '1')
+    real = 'arm/semantic/n100/seed0/real_only'
+    synth = 'synth/semantic/default/n100/seed0/subtypes_400'
+    conf = synth + '_conf'
+    assert _opt(plan.jobs[conf].cmd, 'writer.confidence') == 'True'
+    assert _opt(plan.jobs[synth].cmd, 'writer.confidence') is None
+    for t in tables.CONFIDENCE_THRESHOLDS:
+        key = f'arm/semantic/n100/seed0/{conf.replace("/", ".")}.confidence{t}'
+        cmd = plan.jobs[key].cmd
+        assert _opt(cmd, 'train_dataloader.dataset.datasets.1.min_pixel_confidence') == str(t)
+        assert _opt(cmd, 'train_dataloader.dataset.datasets.1.data_root') == osp.join(
+            plan.work, conf)
+        assert plan.jobs[key].deps == (conf, )
+    lever_cells = [c for c in plan.cells if c.study == 'levers']
+    # 4 rows x (val, test, test_shifted); the real-only and default mixed models are rq3's
+    assert len(lever_cells) == 12 and {c.split for c in lever_cells} == {'val', 'test',
+                                                                         'test_shifted'}
+    assert f'{real}/score_val' in plan.jobs and plan.eval_splits == {'val'}
+    rq3_jobs = {c.job.rsplit('/', 1)[0] for c in plan.cells if c.study == 'rq3'}
+    assert {c.job.rsplit('/', 1)[0] for c in lever_cells if c.row in ('real_only', 'mixed')} \
+        == rq3_jobs
+
+
+@pytest.mark.slow
+def test_quick_levers_run(tmp_path, demo_architecture_sd):
+    """The levers study end to end at 20 iterations: a set with confidence maps, mixed arms
+    that ignore its uncertain pixels, all scored on the new val split."""
+    argv = ['--quick', '--sweep-seeds', '1', '--studies', 'levers', '--tasks', 'semantic',
+            '--sd', demo_architecture_sd, '--work-dir', str(tmp_path / 'work'),
+            '--world', str(tmp_path / 'world'), '--docs', str(tmp_path / 'docs')]
+    run = _run(argv)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert '12 of 12 cells done' in run.stdout
+    assert (tmp_path / 'world' / 'splits' / 'val.txt').is_file()
+    manifest = (tmp_path / 'work' / 'synth/semantic/default/n100/seed0/subtypes_8_conf'
+                / 'manifest.jsonl')
+    first = json.loads(manifest.read_text().splitlines()[0])
+    assert first['files']['confidence'] == 'confidence/00000000.png'
+    text = (tmp_path / 'docs' / 'results.md').read_text()
+    assert '### Levers of label quality' in text
+    assert text.count('(n=1)') == 3 * 6  # 3 mixed rows, mIoU and gain on 3 splits
