@@ -46,9 +46,9 @@ from collections import Counter
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from mmdatasetdm.fileio import (DATASET_META, IGNORE_INDEX, INSTANCES_JSON, KEYPOINTS_JSON,
-                                MANIFEST, SHARD_META, atomic_write_json, atomic_write_text,
-                                completed_indices, dumps_json, list_shard_dirs, read_dataset_meta,
-                                read_depth, read_json, read_manifest, read_semantic, shard_dir)
+                                MANIFEST, atomic_write_json, atomic_write_text, completed_indices,
+                                dumps_json, list_shard_dirs, read_dataset_meta, read_depth,
+                                read_json, read_manifest, read_semantic, shard_dir)
 from mmdatasetdm.fileio.synthetic_format import (CARD_GALLERY, CARD_KEY, CARD_README, COMMAND_FILE,
                                                  part_file)
 
@@ -443,21 +443,13 @@ def _stream_contents(stream_dir: str):
     """A stream folder's set, read from its shards' part files: the shard metadata, every
     manifest line (files relative to ``stream_dir``) and the COCO documents built from the
     accepted samples' parts, as a merge would write them."""
-    from .writers.coco import KeypointMeta, coco_document
+    from .writers.shard import coco_documents, read_shard_meta
     folders = list_shard_dirs(stream_dir)
     if not folders:
         raise FileNotFoundError(f'{stream_dir} is not a stream folder: it has no shard folder '
                                 'under shards/ (tools/generate.py --stream writes one)')
-    meta, parts = None, {}
+    meta, parts = read_shard_meta(folders), {}
     for folder in folders:
-        path = osp.join(folder, SHARD_META)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{folder} is not a shard folder: {SHARD_META} is missing')
-        this = read_json(path)
-        if meta is None:
-            meta, first = this, path
-        elif this != meta:
-            raise ValueError(f'{path} and {first} are shards of different runs')
         rel = osp.relpath(folder, stream_dir)
         for index in completed_indices(folder):
             parts.setdefault(index, (rel, read_json(part_file(folder, index))))
@@ -472,13 +464,7 @@ def _stream_contents(stream_dir: str):
                 images.append(part['image'])
             instances += part.get('instances') or []
             keypoints += part.get('keypoints') or []
-    docs = {INSTANCES_JSON: None, KEYPOINTS_JSON: None}
-    if meta.get('categories') is not None:
-        docs[INSTANCES_JSON] = coco_document(images, instances, meta['categories'])
-    if meta.get('keypoint_meta') is not None:
-        category = KeypointMeta(**meta['keypoint_meta']).coco_category()
-        docs[KEYPOINTS_JSON] = coco_document(images, keypoints, [category])
-    return meta, lines, docs
+    return meta, lines, coco_documents(meta, images, instances, keypoints)
 
 
 def _stream_card(stream_dir: str, command: Optional[Sequence[str]], gallery: bool):

@@ -348,6 +348,46 @@ def _prompt_fields(prompt, seed, index):
     return str(text), list(classes or []), int(seed)
 
 
+def read_shard_meta(shard_dirs: Sequence[str]) -> Dict[str, Any]:
+    """The ``shard.json`` that shard folders share (one run's), checked equal.
+
+    Args:
+        shard_dirs (Sequence[str]): shard folders.
+
+    Returns:
+        dict: the shards' metadata (what ``dataset.json`` of the merged set holds).
+
+    Raises:
+        FileNotFoundError: a folder without ``shard.json``.
+        ValueError: shards of different runs, with what differs.
+    """
+    meta = None
+    for folder in shard_dirs:
+        path = osp.join(folder, SHARD_META)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{folder} is not a shard folder: {SHARD_META} is missing')
+        this = read_json(path)
+        if meta is None:
+            meta, first = this, path
+        elif this != meta:
+            raise ValueError(f'{path} and {first} are shards of different runs; what differs:\n  '
+                             + '\n  '.join(describe_differences(meta, this)))
+    return meta
+
+
+def coco_documents(meta: Mapping[str, Any], images: List[dict], instances: List[dict],
+                   keypoints: List[dict]) -> Dict[str, Optional[dict]]:
+    """The COCO files of a set (``instances.json``, ``keypoints.json``; None where the run
+    has no categories or keypoint metadata) from its accepted samples' part entries."""
+    docs = {INSTANCES_JSON: None, KEYPOINTS_JSON: None}
+    if meta.get('categories') is not None:
+        docs[INSTANCES_JSON] = coco_document(images, instances, meta['categories'])
+    if meta.get('keypoint_meta') is not None:
+        category = KeypointMeta(**meta['keypoint_meta']).coco_category()
+        docs[KEYPOINTS_JSON] = coco_document(images, keypoints, [category])
+    return docs
+
+
 def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False,
                  card: Optional[bool] = None) -> Dict[str, Any]:
     """Merge shard folders into one dataset folder.
@@ -387,17 +427,7 @@ def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False,
         old_meta = osp.join(out_dir, DATASET_META)
         card = osp.isfile(osp.join(out_dir, CARD_README)) and osp.isfile(old_meta) \
             and CARD_KEY in read_json(old_meta)
-    meta = None
-    for folder in shard_dirs:
-        path = osp.join(folder, SHARD_META)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{folder} is not a shard folder: {SHARD_META} is missing')
-        this = read_json(path)
-        if meta is None:
-            meta, first = this, path
-        elif this != meta:
-            raise ValueError(f'{path} and {first} are shards of different runs; what differs:\n  '
-                             + '\n  '.join(describe_differences(meta, this)))
+    meta = read_shard_meta(shard_dirs)
     sources: Dict[int, str] = {}
     for folder in shard_dirs:
         for index in completed_indices(folder):
@@ -430,13 +460,9 @@ def merge_shards(shard_dirs: Iterable[str], out_dir: str, fsync: bool = False,
             keypoints.extend(part['keypoints'])
         else:
             rejected[line['reason']] += 1
-    if meta['categories'] is not None:
-        atomic_write_json(osp.join(out_dir, INSTANCES_JSON),
-                          coco_document(images, instances, meta['categories']), fsync)
-    if meta['keypoint_meta'] is not None:
-        category = KeypointMeta(**meta['keypoint_meta']).coco_category()
-        atomic_write_json(
-            osp.join(out_dir, KEYPOINTS_JSON), coco_document(images, keypoints, [category]), fsync)
+    for name, doc in coco_documents(meta, images, instances, keypoints).items():
+        if doc is not None:
+            atomic_write_json(osp.join(out_dir, name), doc, fsync)
     atomic_write_json(osp.join(out_dir, DATASET_META), meta, fsync)
     write_manifest(out_dir, manifest, fsync)
     if card:
