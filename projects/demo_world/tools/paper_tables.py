@@ -16,8 +16,8 @@ Studies (each a table in ``docs/results.md``):
        prompts (class names only / captions with sub-types), the number of synthetic images;
   zs   zero-shot: cones and balls hidden from every real label;
   levers  semantic levers of label quality beside the default mixed arm (per-pixel
-       confidence: the generated pixels below a threshold ignored), scored on ``val`` too,
-       where a lever is chosen (never on a test split).
+       confidence: the generated pixels below a threshold ignored; the P-Decoder trained 3x
+       as long), scored on ``val`` too, where a lever is chosen (never on a test split).
 
 A seed ``s`` varies together: the 100-image draw (``train_100`` for seed 0, the main job's
 split, else a new split ``train_100_seed<s>`` drawn from the same long-tailed distribution
@@ -79,6 +79,20 @@ DECODER_VARIANTS = OrderedDict(default={}, no_attention={
 for _t in TIMESTEPS:
     if _t != DEFAULT_TIMESTEP:
         DECODER_VARIANTS[f't{_t}'] = {'model.backbone.timestep': str(_t)}
+# P-Decoder variants of the levers study: trained 3x as long (the schedule stretched)
+LONG_PDECODER_ITERS = 3000
+LEVER_DECODER_VARIANTS = OrderedDict([(f'iters{LONG_PDECODER_ITERS}', {
+    'train_cfg.max_iters': str(LONG_PDECODER_ITERS),
+    'train_cfg.val_interval': str(LONG_PDECODER_ITERS),
+    'param_scheduler.0.end': str(LONG_PDECODER_ITERS),
+    'default_hooks.checkpoint.interval': str(LONG_PDECODER_ITERS)})])
+
+
+def decoder_variant_opts(variant: str) -> Dict[str, str]:
+    """The config options of a P-Decoder variant (rq4's or the levers')."""
+    return dict(DECODER_VARIANTS.get(variant) or LEVER_DECODER_VARIANTS.get(variant) or {})
+
+
 # the zero-shot setting (study zs): its P-Decoder, generation and downstream configs, and the
 # classes they hide from the real labels
 ZERO_SHOT = 'zs'
@@ -182,13 +196,15 @@ class Plan:
         key = f'pdecoder/{task}/{variant}/n{labels}/seed{seed}'
         folder = osp.join(self.work, key)
         iters = self._iters(config)
+        if not self.args.quick:
+            iters = int(decoder_variant_opts(variant).get('train_cfg.max_iters', iters))
         cfg = load_config(config)
         opts = [f'model.backbone.pretrained={self.sd}',
                 f'train_dataloader.dataset.data_root={self.world}',
                 f'train_dataloader.dataset.split={split}', f'randomness.seed={seed}']
         if cfg.model.backbone.get('feature_cache'):
             opts.append(f'model.backbone.feature_cache.dir={osp.join(folder, "feature_cache")}')
-        opts += [f'{k}={v}' for k, v in DECODER_VARIANTS.get(variant, {}).items()]
+        opts += [f'{k}={v}' for k, v in decoder_variant_opts(variant).items()]
         opts += NO_VALIDATION + self._schedule(iters)
         if self.args.quick:
             opts.append(f'param_scheduler.0.end={iters}')
@@ -210,7 +226,7 @@ class Plan:
                        params=None):
         parent, ckpt = self.pdecoder(task, labels, seed, variant)
         opts = [f'model.backbone.pretrained={self.sd}'] + [
-            f'{k}={v}' for k, v in DECODER_VARIANTS.get(variant, {}).items()]
+            f'{k}={v}' for k, v in decoder_variant_opts(variant).items()]
         for split in SPLITS:
             key, out = self.score(task, variant_configs(task, variant)[0], parent, ckpt, split,
                                   opts)
@@ -228,7 +244,7 @@ class Plan:
         opts += [f'decoder.checkpoint={ckpt}',
                  f'decoder.cfg_options.model.backbone.pretrained={self.sd}',
                  f'prompts.seed={seed}'] + [
-            f'decoder.cfg_options.{k}={v}' for k, v in DECODER_VARIANTS.get(variant, {}).items()]
+            f'decoder.cfg_options.{k}={v}' for k, v in decoder_variant_opts(variant).items()]
         opts += PROMPT_SETS[prompts] + (QUICK_FILTERS if self.args.quick else [])
         self._add(key, [self.python, 'tools/generate.py', variant_configs(task, variant)[1],
                         '--num', num,
@@ -310,6 +326,12 @@ class Plan:
         self.arm_cells('levers', task, 'mixed', 100, seed, self.synthetic(task, 100, seed),
                        params=dict(lever='none (the default mixed arm)', value='-'),
                        splits=splits)
+        for variant in LEVER_DECODER_VARIANTS:
+            self.arm_cells('levers', task, f'mixed {variant}', 100, seed,
+                           self.synthetic(task, 100, seed, variant),
+                           params=dict(lever='P-Decoder training length',
+                                       value=f'{LONG_PDECODER_ITERS} iterations (default 1000)'),
+                           splits=splits)
         synth = self.synthetic(task, 100, seed, confidence=True)
         for t in CONFIDENCE_THRESHOLDS:
             self.arm_cells('levers', task, f'mixed confidence>={t}', 100, seed, synth,

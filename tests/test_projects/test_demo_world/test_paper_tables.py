@@ -278,9 +278,14 @@ def test_levers_share_the_default_arms_and_are_scored_on_val(tables, tmp_path):
         assert _opt(cmd, 'train_dataloader.dataset.datasets.1.data_root') == osp.join(
             plan.work, conf)
         assert plan.jobs[key].deps == (conf, )
+    long = plan.jobs['pdecoder/semantic/iters3000/n100/seed0']
+    assert long.done.endswith('iter_3000.pth')
+    assert _opt(long.cmd, 'param_scheduler.0.end') == '3000'
+    assert _opt(plan.jobs['synth/semantic/iters3000/n100/seed0/subtypes_400'].cmd,
+                'decoder.checkpoint') == long.done
     lever_cells = [c for c in plan.cells if c.study == 'levers']
-    # 4 rows x (val, test, test_shifted); the real-only and default mixed models are rq3's
-    assert len(lever_cells) == 12 and {c.split for c in lever_cells} == {'val', 'test',
+    # 5 rows x (val, test, test_shifted); the real-only and default mixed models are rq3's
+    assert len(lever_cells) == 15 and {c.split for c in lever_cells} == {'val', 'test',
                                                                          'test_shifted'}
     assert f'{real}/score_val' in plan.jobs and plan.eval_splits == {'val'}
     rq3_jobs = {c.job.rsplit('/', 1)[0] for c in plan.cells if c.study == 'rq3'}
@@ -297,7 +302,7 @@ def test_quick_levers_run(tmp_path, demo_architecture_sd):
             '--world', str(tmp_path / 'world'), '--docs', str(tmp_path / 'docs')]
     run = _run(argv)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert '12 of 12 cells done' in run.stdout
+    assert '15 of 15 cells done' in run.stdout
     assert (tmp_path / 'world' / 'splits' / 'val.txt').is_file()
     manifest = (tmp_path / 'work' / 'synth/semantic/default/n100/seed0/subtypes_8_conf'
                 / 'manifest.jsonl')
@@ -305,4 +310,4 @@ def test_quick_levers_run(tmp_path, demo_architecture_sd):
     assert first['files']['confidence'] == 'confidence/00000000.png'
     text = (tmp_path / 'docs' / 'results.md').read_text()
     assert '### Levers of label quality' in text
-    assert text.count('(n=1)') == 3 * 6  # 3 mixed rows, mIoU and gain on 3 splits
+    assert text.count('(n=1)') == 4 * 6  # 4 mixed rows, mIoU and gain on 3 splits
