@@ -326,12 +326,6 @@ class Plan:
         self.arm_cells('levers', task, 'mixed', 100, seed, self.synthetic(task, 100, seed),
                        params=dict(lever='none (the default mixed arm)', value='-'),
                        splits=splits)
-        for variant in LEVER_DECODER_VARIANTS:
-            self.arm_cells('levers', task, f'mixed {variant}', 100, seed,
-                           self.synthetic(task, 100, seed, variant),
-                           params=dict(lever='P-Decoder training length',
-                                       value=f'{LONG_PDECODER_ITERS} iterations (default 1000)'),
-                           splits=splits)
         synth = self.synthetic(task, 100, seed, confidence=True)
         for t in CONFIDENCE_THRESHOLDS:
             self.arm_cells('levers', task, f'mixed confidence>={t}', 100, seed, synth,
@@ -340,6 +334,12 @@ class Plan:
                            opts=[f'{DEMO_TASKS[task]["synth_key"].rsplit(".", 1)[0]}'
                                  f'.min_pixel_confidence={t}'],
                            name=f'confidence{t}', splits=splits)
+        for variant in LEVER_DECODER_VARIANTS:
+            self.arm_cells('levers', task, f'mixed {variant}', 100, seed,
+                           self.synthetic(task, 100, seed, variant),
+                           params=dict(lever='P-Decoder training length',
+                                       value=f'{LONG_PDECODER_ITERS} iterations (default 1000)'),
+                           splits=splits)
 
     def rq4(self, seed):
         task = 'semantic'
