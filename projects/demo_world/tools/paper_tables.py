@@ -579,7 +579,7 @@ def write_report(plan: Plan, docs: str, command: str,
     returns the JSON."""
     cells = load_cells(plan, recorded)
     done = sum(c['done'] for c in cells)
-    md = [MARK_BEGIN, '', '## The paper tables (demo world)', '',
+    md = [MARK_BEGIN, '',
           f'Written by `{command}`; {done} of {len(cells)} cells done. Each number is the mean '
           'over seeds ± the sample standard deviation [95 % t-interval of the mean] (n = seeds '
           'done); gains are paired over seeds. `—`: not run yet. Seed s draws its 100 labelled '
@@ -815,6 +815,25 @@ def score_main(argv):
     print(f'{args.out}: {result}')
 
 
+# options that change no cell (where the tables go, how many jobs run at once, what is run)
+REPORT_ONLY_OPTIONS = {'--docs': 1, '--jobs': 1, '--report-only': 0, '--list': 0}
+
+
+def cell_options(argv: Sequence[str]) -> List[str]:
+    """The command line without the options that change no cell: the command to quote."""
+    out, skip = [], 0
+    for token in argv:
+        if skip:
+            skip -= 1
+            continue
+        name = token.split('=', 1)[0]
+        if name in REPORT_ONLY_OPTIONS:
+            skip = 0 if '=' in token else REPORT_ONLY_OPTIONS[name]
+            continue
+        out.append(token)
+    return out
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seeds', type=int, default=3, help='seeds of rq1 and rq3')
@@ -844,7 +863,7 @@ def main(argv=None):
         return score_main(argv[1:])
     args = parse_args(argv)
     plan = build_plan(args)
-    command = 'python projects/demo_world/tools/paper_tables.py ' + ' '.join(argv)
+    command = 'python projects/demo_world/tools/paper_tables.py ' + ' '.join(cell_options(argv))
     recorded = load_recorded(osp.join(args.docs, 'results', 'paper_tables.json'))
     # --ignore-recorded: recompute the plan's recorded cells (the others stay in the report)
     pending = {} if args.ignore_recorded else recorded

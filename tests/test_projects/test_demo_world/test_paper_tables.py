@@ -142,6 +142,11 @@ def test_recorded_cells_are_not_rerun_nor_dropped(tables, tmp_path):
         tables.load_recorded(str(path))
 
 
+def test_the_quoted_command_holds_only_what_changes_cells(tables):
+    assert tables.cell_options(['--seeds', '3', '--docs', 'x', '--report-only', '--jobs=4',
+                                '--studies', 'zs']) == ['--seeds', '3', '--studies', 'zs']
+
+
 def test_tables_go_between_the_markers(tables, tmp_path):
     path = tmp_path / 'results.md'
     path.write_text('# Results\n\nwritten by hand\n')
