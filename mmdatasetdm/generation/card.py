@@ -72,7 +72,9 @@ _SIZE_BUCKETS = ((1_000, 'n<1K'), (10_000, '1K<n<10K'), (100_000, '10K<n<100K'),
 _NOT_RECORDED = 'not recorded'
 # options of tools/generate.py that change no sample (-> number of values they take)
 RUN_ONLY_OPTIONS = {'--out': 1, '--launcher': 1, '--resume': 0, '--overwrite': 0,
-                    '--no-merge': 0, '--no-card': 0}
+                    '--no-merge': 0, '--no-card': 0,
+                    # a stream's (tools/generate.py --stream, python -m ...generation.stream)
+                    '--stream': 0, '--window': 1, '--idle-timeout': 1}
 
 
 # ---------------------------------------------------------------- the command
@@ -121,9 +123,10 @@ def generation_command(argv: Sequence[str]) -> List[str]:
     """A ``tools/generate.py`` command line without what changes no sample.
 
     The output folder (``--out``), the launcher and ``--resume``,
-    ``--overwrite``, ``--no-merge``, ``--no-card`` are left out (see
-    :data:`RUN_ONLY_OPTIONS`), and a script in a ``tools`` folder is named
-    ``tools/<script>``: what is left (the config, ``--num``, ``--device``,
+    ``--overwrite``, ``--no-merge``, ``--no-card`` (and a stream's ``--stream``,
+    ``--window``, ``--idle-timeout``) are left out (see :data:`RUN_ONLY_OPTIONS`),
+    a script in a ``tools`` folder is named ``tools/<script>`` and a module of
+    this package ``-m mmdatasetdm.<module>``: what is left (the config, ``--num``, ``--device``,
     ``--cfg-options``) makes the same samples wherever and however it runs.
 
     Args:
@@ -136,8 +139,14 @@ def generation_command(argv: Sequence[str]) -> List[str]:
     if not argv:
         return []
     script = argv[0]
+    parts = script.replace('\\', '/').split('/')
     if osp.basename(osp.dirname(script)) == 'tools':
         script = f'tools/{osp.basename(script)}'
+    elif 'mmdatasetdm' in parts[:-1] and script.endswith('.py'):
+        # a module of this package (the stream generator), run as python -m
+        start = len(parts) - 1 - parts[::-1].index('mmdatasetdm')
+        script = '.'.join(parts[start:])[:-len('.py')]
+        return ['-m', script] + generation_command(['generate'] + argv[1:])[1:]
     out, skip = [script], 0
     for token in argv[1:]:
         if skip:
@@ -155,7 +164,7 @@ def command_line(argv: Optional[Sequence[str]]) -> Optional[str]:
     """A recorded command as one shell line (``python`` before a script)."""
     if not argv:
         return None
-    prefix = ['python'] if str(argv[0]).endswith('.py') else []
+    prefix = ['python'] if str(argv[0]).endswith('.py') or argv[0] == '-m' else []
     return shlex.join(prefix + [str(a) for a in argv])
 
 
@@ -739,7 +748,9 @@ def render_readme(facts: Mapping[str, Any]) -> str:
         'Prompt config:\n\n```json\n' + dumps_json(prompts['config']) + '\n```',
         'Library versions: ' + (', '.join(f'{k} {v}' for k, v in versions.items())
                                 or _NOT_RECORDED) + '.',
-        'The command that makes the set (add `--out DIR`; the options that change no sample '
+        'The command that makes the set (add `--out DIR`'
+        + (' and a `--window`' if facts.get('stream') else '')
+        + '; the options that change no sample '
         '- the output folder, `--launcher`, `--resume`, `--overwrite`, `--no-merge`, '
         '`--no-card` - are left out; `shards/rank00000/command.json` holds the command line '
         'as typed):'

@@ -353,6 +353,14 @@ def test_the_card_holds_the_options_that_make_the_samples():
              '--cfg-options', 'a=1', 'b=x']
     assert generation_command(typed) == ['tools/generate.py', 'c.py', '--num', '3', '--device',
                                          'cuda', '--cfg-options', 'a=1', 'b=x']
+    # the stream generator the online hook starts: no absolute path, no stream-only options
+    stream = ['/site/x/mmdatasetdm/generation/stream.py', 'g.py', '--out', '/abs/stream',
+              '--window', '64', '--num', '600', '--device', 'cpu', '--idle-timeout', '1800.0']
+    assert generation_command(stream) == ['-m', 'mmdatasetdm.generation.stream', 'g.py', '--num',
+                                          '600', '--device', 'cpu']
+    from mmdatasetdm.generation.card import command_line
+    assert command_line(generation_command(stream)) == \
+        'python -m mmdatasetdm.generation.stream g.py --num 600 --device cpu'
 
 
 def test_size_categories():
