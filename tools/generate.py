@@ -116,7 +116,7 @@ def stream(args, cfg, out_dir, num):
         print('--stream always resumes its own stream folder; --resume is implied', flush=True)
     stats = generate_stream(cfg, out_dir, args.window, num, device=args.device,
                             idle_timeout=args.idle_timeout or None, overwrite=args.overwrite,
-                            log=lambda line: print(line, flush=True))
+                            log=lambda line: print(line, flush=True), command=sys.argv)
     print(f'stream {osp.abspath(out_dir)}: {json.dumps(stats)}', flush=True)
 
 

@@ -27,7 +27,7 @@ import os
 import os.path as osp
 import socket
 import time
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 from mmdatasetdm.fileio import atomic_write_json, completed_indices, list_shard_dirs, read_json
 from mmdatasetdm.fileio.synthetic_format import part_file
@@ -162,7 +162,8 @@ class StreamIndex:
 
 def run_stream(engine, out_dir: str, window: int, num_samples: int, poll_interval: float = 0.5,
                idle_timeout: Optional[float] = None,
-               log: Optional[Callable[[str], None]] = print) -> dict:
+               log: Optional[Callable[[str], None]] = print,
+               command: Optional[Sequence[str]] = None) -> dict:
     """Generate into a stream folder, at most ``window`` accepted samples ahead of the consumer.
 
     Batches of consecutive indices are generated in order (the engine's own
@@ -185,6 +186,8 @@ def run_stream(engine, out_dir: str, window: int, num_samples: int, poll_interva
         idle_timeout (float, optional): stop after this long without progress
             of the consumer.
         log (callable, optional): where progress lines go.
+        command (Sequence[str], optional): the command line that started the
+            generator, recorded for the stream's dataset card.
 
     Returns:
         dict: ``state`` (``finished``/``stopped``), ``accepted``, ``generated``,
@@ -261,7 +264,7 @@ def run_stream(engine, out_dir: str, window: int, num_samples: int, poll_interva
 
     publish()
     try:
-        engine.run(out_dir, resume=True, progress=False, batches=batches())
+        engine.run(out_dir, resume=True, progress=False, batches=batches(), command=command)
     except BaseException as err:
         mark_failed(out_dir, err)
         raise
@@ -301,7 +304,8 @@ def mark_failed(out_dir: str, err: BaseException) -> None:
 
 def generate_stream(cfg, out_dir: str, window: int, num_samples: int,
                     device: Optional[str] = None, idle_timeout: Optional[float] = None,
-                    overwrite: bool = False, log: Optional[Callable[[str], None]] = print) -> dict:
+                    overwrite: bool = False, log: Optional[Callable[[str], None]] = print,
+                    command: Optional[Sequence[str]] = None) -> dict:
     """Build the engine of a generation config and stream into ``out_dir`` (one process).
 
     What ``tools/generate.py CONFIG --stream`` and ``python -m
@@ -318,6 +322,7 @@ def generate_stream(cfg, out_dir: str, window: int, num_samples: int,
         idle_timeout (float, optional): see :func:`run_stream`.
         overwrite (bool): empty the folder first.
         log (callable, optional): where progress lines go.
+        command (Sequence[str], optional): see :func:`run_stream`.
 
     Returns:
         dict: the statistics of :func:`run_stream`.
@@ -337,7 +342,7 @@ def generate_stream(cfg, out_dir: str, window: int, num_samples: int,
         mark_failed(out_dir, err)
         raise
     return run_stream(engine, out_dir, window=window, num_samples=num_samples,
-                      idle_timeout=idle_timeout, log=log)
+                      idle_timeout=idle_timeout, log=log, command=command)
 
 
 def main(argv=None) -> None:
@@ -346,6 +351,7 @@ def main(argv=None) -> None:
     same as ``tools/generate.py CONFIG --stream``)."""
     import argparse
     import json
+    import sys
 
     from mmengine.config import Config, DictAction
     parser = argparse.ArgumentParser(description='Stream synthetic samples to a training job')
@@ -366,7 +372,9 @@ def main(argv=None) -> None:
         raise
     stats = generate_stream(cfg, args.out, args.window, args.num, device=args.device,
                             idle_timeout=args.idle_timeout or None,
-                            log=lambda line: print(line, flush=True))
+                            log=lambda line: print(line, flush=True),
+                            command=sys.argv if argv is None else
+                            ['-m', __spec__.name if __spec__ else __name__] + list(argv))
     print(f'stream {osp.abspath(args.out)}: {json.dumps(stats)}', flush=True)
 
 

@@ -159,6 +159,11 @@ def test_the_stream_has_a_dataset_card_with_the_final_position(generation, onlin
     assert card['stream']['consumed'] == STREAM and card['stream']['consumer_finished']
     assert card['stream']['state'] in ('finished', 'stopped')
     assert card['stream']['window'] == WINDOW
+    # the generator the hook started, quoted without its folder and stream-only options
+    command = card['command']
+    assert command[:3] == ['-m', 'mmdatasetdm.generation.stream', generation['config']]
+    assert '--out' not in command and '--window' not in command
+    assert command[command.index('--num') + 1] == str(STREAM)
     # the files of positions 0-3 were deleted (see the window test): the rest are on disk
     assert card['stream']['files_kept'] == len(index) - 4
     assert card['stream']['first_kept'] == index.samples[4][0]
