@@ -146,15 +146,29 @@ def generation_command(argv: Sequence[str]) -> List[str]:
         # a module of this package (the stream generator), run as python -m
         start = len(parts) - 1 - parts[::-1].index('mmdatasetdm')
         script = '.'.join(parts[start:])[:-len('.py')]
-        return ['-m', script] + generation_command(['generate'] + argv[1:])[1:]
-    out, skip = [script], 0
-    for token in argv[1:]:
+        return ['-m', script] + drop_options(argv[1:], RUN_ONLY_OPTIONS)
+    return [script] + drop_options(argv[1:], RUN_ONLY_OPTIONS)
+
+
+def drop_options(argv: Sequence[str], options: Mapping[str, int]) -> List[str]:
+    """A command line without some options and their values.
+
+    Args:
+        argv (Sequence[str]): the arguments (no program name).
+        options (Mapping[str, int]): option name -> how many values follow it
+            (``--name=value`` is one token whatever the count).
+
+    Returns:
+        list[str]: the other arguments, in order.
+    """
+    out, skip = [], 0
+    for token in argv:
         if skip:
             skip -= 1
             continue
         name = token.split('=', 1)[0]
-        if name in RUN_ONLY_OPTIONS:
-            skip = 0 if '=' in token else RUN_ONLY_OPTIONS[name]
+        if name in options:
+            skip = 0 if '=' in token else options[name]
             continue
         out.append(token)
     return out
@@ -959,5 +973,6 @@ __all__ = [
     'CARD_KEY', 'record_command', 'recorded_command', 'generation_command', 'command_line',
     'size_category',
     'dataset_card_facts', 'render_readme', 'write_dataset_card', 'read_card', 'card_summary',
-    'generated_roots', 'stream_card_facts', 'write_stream_card', 'is_stream_folder'
+    'generated_roots', 'stream_card_facts', 'write_stream_card', 'is_stream_folder',
+    'drop_options'
 ]

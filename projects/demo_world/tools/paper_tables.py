@@ -821,17 +821,8 @@ REPORT_ONLY_OPTIONS = {'--docs': 1, '--jobs': 1, '--report-only': 0, '--list': 0
 
 def cell_options(argv: Sequence[str]) -> List[str]:
     """The command line without the options that change no cell: the command to quote."""
-    out, skip = [], 0
-    for token in argv:
-        if skip:
-            skip -= 1
-            continue
-        name = token.split('=', 1)[0]
-        if name in REPORT_ONLY_OPTIONS:
-            skip = 0 if '=' in token else REPORT_ONLY_OPTIONS[name]
-            continue
-        out.append(token)
-    return out
+    from mmdatasetdm.generation.card import drop_options
+    return drop_options(argv, REPORT_ONLY_OPTIONS)
 
 
 def parse_args(argv=None):
