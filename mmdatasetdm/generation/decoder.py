@@ -89,6 +89,9 @@ class PerceptionDecoder:
         if backbone.get('dtype') == 'auto':
             # 'auto' means fp16 on a GPU; this decoder's device decides, not the host's GPUs
             backbone.dtype = 'fp16' if torch.device(device).type == 'cuda' else 'fp32'
+        # a generated image is never seen twice: the training-time feature cache would only
+        # grow (the pose decoder re-encodes every person crop through the backbone)
+        backbone.pop('feature_cache', None)
         if cfg.model.get('test_cfg', {}).get('flip_test'):
             # the captured features are those of the generated view only: a flipped view
             # would be decoded from the unflipped features

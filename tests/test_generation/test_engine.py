@@ -211,13 +211,17 @@ def test_torchrun_two_ranks_equal_one_process(tmp_path, semantic_checkpoint, tin
 
 def test_auto_dtype_follows_the_decoder_device(monkeypatch, semantic_checkpoint, tiny_sd_folder):
     """A P-Decoder config's dtype='auto' means fp16 on a GPU: a decoder run on the CPU of a
-    machine that has GPUs (tools/generate.py --device cpu) builds its frozen model in fp32."""
+    machine that has GPUs (tools/generate.py --device cpu) builds its frozen model in fp32, and
+    without the training config's feature cache."""
     import torch
 
     from mmdatasetdm.generation.decoder import PerceptionDecoder
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)  # a GPU host
     decoder = PerceptionDecoder(
         config=PDECODER_CFG, checkpoint=semantic_checkpoint,
-        cfg_options={'model.backbone.pretrained': tiny_sd_folder, 'model.backbone.dtype': 'auto'},
+        cfg_options={'model.backbone.pretrained': tiny_sd_folder, 'model.backbone.dtype': 'auto',
+                     'model.backbone.feature_cache.dir': '/nonexistent/cache'},
         device='cpu')
     assert decoder.backbone.components.unet.dtype == torch.float32
+    # generated images never repeat: the training config's feature cache is not used
+    assert decoder.backbone.feature_cache is None

@@ -9,8 +9,11 @@ num_keypoints = 14
 # 48x64 person crops -> 24x32 latents; heatmaps at stride 2 (the finest SD level)
 codec = dict(type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(24, 32), sigma=1.5)
 model = dict(
+    # the crops' only augmentation is a flip: two views per person repeat every epoch, so
+    # the cache makes an iteration ~5x cheaper on a CPU
     backbone=dict(pretrained=_base_.demo_sd, dtype='fp32', class_names=('person', ),
-                  timestep=_base_.demo_sd_timestep),
+                  timestep=_base_.demo_sd_timestep,
+                  feature_cache=dict(dir='work_dirs/feature_cache/demo_pose')),
     neck=dict(out_channels=embed, out_strides=(2, ),
               attention=dict(tokens='words', words=('person', )),
               norm_cfg=dict(type='GN', num_groups=16)),
