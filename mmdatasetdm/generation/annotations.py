@@ -45,6 +45,11 @@ class FilterConfig:
         min_area (int): instances with fewer pixels are dropped.
         min_keypoint_score (float): keypoints scored lower are written as not
             labelled (visibility 0); others as visible (2).
+        keypoint_box_scale (float, optional): pose: write each person's box as
+            the extent of its labelled keypoints scaled by this factor about its
+            centre (clipped to the image), the box a person-box convention like
+            COCO's gives, instead of the box the decoder cropped (an attention
+            region, or the whole image); None keeps the cropped box.
         require_prompted (bool): reject a sample whose annotations miss a
             prompted class (semantic: any prompted class absent from the
             mask; instance: none of the prompted classes among the kept
@@ -57,7 +62,13 @@ class FilterConfig:
     min_score: float = 0.0
     min_area: int = 0
     min_keypoint_score: float = 0.3
+    keypoint_box_scale: Optional[float] = None
     require_prompted: bool = True
+
+    def __post_init__(self):
+        if self.keypoint_box_scale is not None and not self.keypoint_box_scale > 0:
+            raise ValueError(f'filters.keypoint_box_scale must be positive, got '
+                             f'{self.keypoint_box_scale}')
 
 
 @dataclass
@@ -166,6 +177,37 @@ def depth_annotation(pred, prompted: Sequence[int], cfg: FilterConfig) -> Annota
                                                max_depth=round(float(depth.max()), 6)))
 
 
+def keypoint_boxes(keypoints: np.ndarray, labelled: np.ndarray, scale: float,
+                   fallback: np.ndarray, image_shape: Optional[Sequence[int]]) -> np.ndarray:
+    """Each person's box: the extent of its labelled keypoints scaled by ``scale`` about
+    its centre, clipped to the image.
+
+    Args:
+        keypoints (np.ndarray): (N, K, 2) pixel coordinates.
+        labelled (np.ndarray): (N, K) bool, the keypoints that are written as labelled.
+        scale (float): box side / keypoint extent.
+        fallback (np.ndarray): (N, 4) boxes of people with fewer than two labelled
+            keypoints (they have no extent).
+        image_shape (Sequence[int], optional): (H, W) to clip to.
+
+    Returns:
+        np.ndarray: (N, 4) float64 boxes ``x1, y1, x2, y2``.
+    """
+    boxes = np.array(fallback, np.float64).reshape(-1, 4)
+    for k in range(len(keypoints)):
+        points = keypoints[k][labelled[k]]
+        if len(points) < 2:
+            continue
+        low, high = points.min(0), points.max(0)
+        centre, half = (low + high) / 2, (high - low) * scale / 2
+        boxes[k] = np.concatenate([centre - half, centre + half])
+    if image_shape is not None:
+        height, width = image_shape[:2]
+        boxes[:, 0::2] = boxes[:, 0::2].clip(0, width)
+        boxes[:, 1::2] = boxes[:, 1::2].clip(0, height)
+    return boxes
+
+
 def pose_annotation(pred, prompted: Sequence[int], cfg: FilterConfig) -> Annotation:
     """Keypoints from mmpose's ``pred_instances``."""
     inst = pred.pred_instances
@@ -174,8 +216,12 @@ def pose_annotation(pred, prompted: Sequence[int], cfg: FilterConfig) -> Annotat
     scores = kpt_scores.mean(1)
     keep = scores >= cfg.min_score
     visibility = np.where(kpt_scores >= cfg.min_keypoint_score, 2, 0)
+    bboxes = _np(inst.bboxes).astype(np.float64).reshape(-1, 4)
+    if cfg.keypoint_box_scale is not None:
+        bboxes = keypoint_boxes(kpts, visibility > 0, cfg.keypoint_box_scale, bboxes,
+                                getattr(pred, 'metainfo', {}).get('ori_shape'))
     ann = Annotation(keypoints=dict(keypoints=kpts[keep], visibility=visibility[keep],
-                                    scores=scores[keep], bboxes=_np(inst.bboxes)[keep]),
+                                    scores=scores[keep], bboxes=bboxes[keep]),
                      scores=dict(num_poses=int(keep.sum())))
     if not len(scores):
         return reject(ann, NO_PREDICTION)

@@ -56,6 +56,9 @@ def attention_boxes(attention: Dict[int, torch.Tensor], positions: Sequence[int]
     return np.asarray([b for _, b in boxes], np.float32).reshape(-1, 4)
 
 
+POSE_BOXES = ('attention', 'image')
+
+
 class PerceptionDecoder:
     """A P-Decoder model (its training config + checkpoint) that annotates
     :class:`~mmdatasetdm.diffusion.SampleBatch` es.
@@ -71,11 +74,22 @@ class PerceptionDecoder:
         expected_task (str, optional): refuse a decoder of another task.
         expected_classes (Sequence[str], optional): refuse a decoder trained
             on other classes.
+        pose_boxes (str): where a pose decoder looks for people:
+            ``'attention'`` (default): the regions the person word's
+            cross-attention picks (:func:`attention_boxes`), the whole image
+            when it picks none; ``'image'``: the whole image, one person per
+            image, for a generator whose attention does not localise people
+            and a decoder trained on whole one-person images as well
+            (:class:`~mmdatasetdm.datasets.transforms.PickPerson`).
     """
 
     def __init__(self, config: str, checkpoint: str, cfg_options: Optional[dict] = None,
                  device: str = 'cpu', expected_task: Optional[str] = None,
-                 expected_classes: Optional[Sequence[str]] = None):
+                 expected_classes: Optional[Sequence[str]] = None,
+                 pose_boxes: str = 'attention'):
+        if pose_boxes not in POSE_BOXES:
+            raise ValueError(f'decoder.pose_boxes must be one of {POSE_BOXES}, got {pose_boxes!r}')
+        self.pose_boxes = pose_boxes
         if not osp.isfile(config):
             raise FileNotFoundError(f'P-Decoder config {config} does not exist')
         if not osp.isfile(checkpoint):
@@ -176,7 +190,7 @@ class PerceptionDecoder:
 
         Each generated image's boxes come from the cross-attention of the
         person class's words (:func:`attention_boxes`; the whole image when
-        the word finds no region). Every box is cropped with the decoder's own
+        the word finds no region, or always with ``pose_boxes='image'``). Every box is cropped with the decoder's own
         test pipeline (``GetBBoxCenterScale`` and ``TopdownAffine``, as in its
         training) and decoded from the backbone's features of that crop, so
         the decoder sees what it was trained on; mmpose maps the keypoints back
@@ -199,7 +213,8 @@ class PerceptionDecoder:
             positions = (batch.pyramid.token_indices[b] if batch.pyramid.token_indices
                          else {}).get(person, [])
             attention = {s: a[b] for s, a in batch.pyramid.attention.items()}
-            boxes = attention_boxes(attention, positions, (height, width))
+            boxes = attention_boxes(attention, positions, (height, width)) \
+                if self.pose_boxes == 'attention' else np.zeros((0, 4), np.float32)
             if not len(boxes):
                 boxes = np.array([[0, 0, width, height]], np.float32)
             packed = [self._pose_pipeline(dict(

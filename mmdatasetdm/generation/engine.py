@@ -111,6 +111,8 @@ class GenerationEngine:
                              sampling=asdict(self.sampling), filters=asdict(self.filters),
                              batch_size=self.batch_size, num_samples=self.num_samples,
                              decoder=self.decoder.weights_hash,
+                             **({} if self.decoder.pose_boxes == 'attention' else
+                                dict(pose_boxes=self.decoder.pose_boxes)),
                              diffusion_model=backbone.components.fingerprint(),
                              versions=library_versions())
 

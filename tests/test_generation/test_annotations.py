@@ -133,3 +133,22 @@ def test_semantic_requires_the_prompted_class_by_default():
     assert ann.scores['reject_detail']['class_id'] == 2
     assert semantic_annotation(background, [2], FilterConfig(require_prompted=False)).accepted
     assert semantic_annotation(semantic_pred(labels_with(2, 1)), [2], FilterConfig()).accepted
+
+
+def test_pose_boxes_from_the_labelled_keypoints():
+    """keypoint_box_scale writes each person's box as its labelled keypoints' extent times
+    the scale about its centre, clipped to the image; a person with fewer than two labelled
+    keypoints keeps the decoder's box; without the option the decoder's box is written."""
+    keypoints = torch.tensor([[[10., 20.], [30., 60.], [99., 0.]],    # third: not labelled
+                              [[5., 5.], [50., 50.], [60., 60.]]])   # one labelled only
+    scores = torch.tensor([[0.9, 0.8, 0.1], [0.9, 0.2, 0.1]])
+    pred = type('Pred', (), dict(metainfo=dict(ori_shape=(64, 64)), pred_instances=InstanceData(
+        keypoints=keypoints, keypoint_scores=scores,
+        bboxes=torch.tensor([[0., 0., 64., 64.], [1., 2., 3., 4.]]))))()
+    ann = pose_annotation(pred, [], FilterConfig(min_keypoint_score=0.3, keypoint_box_scale=1.5))
+    # centre (20, 40), extent (20, 40) x 1.5 -> half sides 15, 30; y2 = 70 is clipped to 64
+    np.testing.assert_allclose(ann.keypoints['bboxes'], [[5, 10, 35, 64], [1, 2, 3, 4]])
+    kept = pose_annotation(pred, [], FilterConfig(min_keypoint_score=0.3))
+    np.testing.assert_allclose(kept.keypoints['bboxes'], [[0, 0, 64, 64], [1, 2, 3, 4]])
+    with pytest.raises(ValueError, match='keypoint_box_scale'):
+        FilterConfig(keypoint_box_scale=0)

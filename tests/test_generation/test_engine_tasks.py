@@ -138,3 +138,43 @@ def test_pose_labels_every_person_with_the_real_category(tmp_path, tiny_sd_folde
             # keypoints decoded in the box's crop (GetBBoxCenterScale pads it by 1.25)
             cx, cy, w, h = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * 1.25, (y2 - y1) * 1.25
             assert np.all(np.abs(xy[:, 0] - cx) <= w) and np.all(np.abs(xy[:, 1] - cy) <= h)
+
+
+@pytest.mark.slow
+def test_pose_image_boxes_decode_one_person_in_the_whole_image(tmp_path, tiny_sd_folder,
+                                                               monkeypatch):
+    """decoder.pose_boxes='image' (a generator whose attention does not localise people):
+    the attention is not consulted, each image is one person's box, and
+    filters.keypoint_box_scale writes the box of the labelled keypoints instead."""
+    from mmdatasetdm.generation import decoder as decoder_module
+
+    def not_called(*args, **kwargs):
+        raise AssertionError('attention_boxes called with pose_boxes="image"')
+    monkeypatch.setattr(decoder_module, 'attention_boxes', not_called)
+    engine = task_engine('pose', tmp_path, tiny_sd_folder, 2,
+                         filters=dict(min_score=0.0, min_keypoint_score=0.0,
+                                      keypoint_box_scale=1.0))
+    decoder = engine.decoder
+    engine = GenerationEngine(
+        decoder=dict(config=osp.join(CONFIGS, TASKS['pose'][0]),
+                     checkpoint=osp.join(str(tmp_path / 'work'), 'iter_2.pth'),
+                     cfg_options={'model.backbone.pretrained': tiny_sd_folder},
+                     pose_boxes='image'),
+        prompts=dict(source=dict(type='TemplatePrompts', classes=['person'],
+                                 templates=['a photo of a {cls}']), seed=0),
+        num_samples=2, sampling=dict(steps=2, guidance_scale=2.0), batch_size=2, task='pose',
+        filters=dict(min_score=0.0, min_keypoint_score=0.0, keypoint_box_scale=1.0))
+    assert decoder.pose_boxes == 'attention' and engine.identity['pose_boxes'] == 'image'
+    out = str(tmp_path / 'synth')
+    engine.run(out, progress=False)
+    engine.merge(out)
+    coco = COCO(osp.join(out, 'keypoints.json'))
+    assert len(coco.getImgIds()) == 2
+    for image_id in coco.getImgIds():
+        (ann, ) = coco.loadAnns(coco.getAnnIds(imgIds=[image_id]))
+        xy = np.asarray(ann['keypoints'], np.float64).reshape(-1, 3)[:, :2]
+        low, high = xy.min(0).clip(0, 64), xy.max(0).clip(0, 64)
+        assert ann['bbox'] == pytest.approx([*low, *(high - low)], abs=1e-3)
+    with pytest.raises(ValueError, match='pose_boxes'):
+        decoder_module.PerceptionDecoder(osp.join(CONFIGS, TASKS['pose'][0]), 'x.pth',
+                                         pose_boxes='people')

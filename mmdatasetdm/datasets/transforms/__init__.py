@@ -1,6 +1,8 @@
 from .confidence import IgnoreUncertainPixels
 from .hide_classes import HideClasses
 from .mosaic import InstanceMosaic
+from .pick_person import PickPerson
 from .prompt import AddPrompt
 
-__all__ = ['AddPrompt', 'HideClasses', 'IgnoreUncertainPixels', 'InstanceMosaic']
+__all__ = ['AddPrompt', 'HideClasses', 'IgnoreUncertainPixels', 'InstanceMosaic',
+           'PickPerson']
