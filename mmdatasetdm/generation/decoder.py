@@ -190,9 +190,10 @@ class PerceptionDecoder:
 
         Each generated image's boxes come from the cross-attention of the
         person class's words (:func:`attention_boxes`; the whole image when
-        the word finds no region, or always with ``pose_boxes='image'``). Every box is cropped with the decoder's own
-        test pipeline (``GetBBoxCenterScale`` and ``TopdownAffine``, as in its
-        training) and decoded from the backbone's features of that crop, so
+        the word finds no region, or always with ``pose_boxes='image'``).
+        Every box is cropped with the decoder's own test pipeline
+        (``GetBBoxCenterScale`` and ``TopdownAffine``, as in its training) and
+        decoded from the backbone's features of that crop, so
         the decoder sees what it was trained on; mmpose maps the keypoints back
         to the image.
 
