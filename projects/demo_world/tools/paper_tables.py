@@ -468,8 +468,21 @@ def execute(plan: Plan, max_jobs: int, keys: Optional[Sequence[str]] = None) -> 
 
 
 # ---------------------------------------------------------------------- tables
+def cell_id(cell) -> str:
+    """What names a cell in the tables: study, task, row, seed and split (several studies'
+    cells may share one score job, e.g. the real-only arm of rq1, rq3 and the levers)."""
+    get = cell.get if isinstance(cell, dict) else lambda k: getattr(cell, k)
+    return '|'.join(str(get(k)) for k in ('study', 'task', 'row', 'seed', 'split'))
+
+
+def recorded_jobs(recorded: Dict[str, dict]) -> Dict[str, dict]:
+    """{score job: one recorded cell of it} (a job's scores are the same in every study)."""
+    return {c['job']: c for c in recorded.values()}
+
+
 def load_recorded(path: str) -> 'OrderedDict[str, dict]':
-    """The done cells of an earlier report (``<docs>/results/paper_tables.json``) by score job.
+    """The done cells of an earlier report (``<docs>/results/paper_tables.json``) by
+    :func:`cell_id`.
 
     The report is committed with the docs, so cells scored on another machine or in an
     earlier checkout count as done: a rerun neither recomputes them nor drops them from the
@@ -482,7 +495,7 @@ def load_recorded(path: str) -> 'OrderedDict[str, dict]':
             cells = json.load(f)['cells']
     except (ValueError, KeyError, TypeError) as e:
         raise SystemExit(f'{path}: not a paper-tables report (a JSON object with "cells"): {e}')
-    return OrderedDict((c['job'], c) for c in cells if c.get('done'))
+    return OrderedDict((cell_id(c), c) for c in cells if c.get('done'))
 
 
 def load_cells(plan: Plan, recorded: Optional[Dict[str, dict]] = None) -> List[dict]:
@@ -490,6 +503,7 @@ def load_cells(plan: Plan, recorded: Optional[Dict[str, dict]] = None) -> List[d
     the plan does not name (other studies, tasks or seeds), so no finished cell is lost."""
     from projects.demo_world.demo_world.scoring import headline
     recorded = recorded or {}
+    jobs = recorded_jobs(recorded)
     out = []
     for c in plan.cells:
         rec = dict(study=c.study, task=c.task, row=c.row, seed=c.seed, split=c.split,
@@ -499,11 +513,12 @@ def load_cells(plan: Plan, recorded: Optional[Dict[str, dict]] = None) -> List[d
                 scores = json.load(f)
             rec['scores'] = scores
             rec['headline'] = headline(c.task, scores)
-        elif c.job in recorded:
-            rec = dict(recorded[c.job])
+        elif c.job in jobs:  # scored before: this cell's own labels, the job's scores
+            rec.update(done=True, scores=jobs[c.job]['scores'],
+                       headline=jobs[c.job]['headline'])
         out.append(rec)
-    named = {c.job for c in plan.cells}
-    out += [dict(c) for job, c in recorded.items() if job not in named]
+    named = {cell_id(c) for c in plan.cells}
+    out += [dict(c) for key, c in recorded.items() if key not in named]
     return out
 
 
@@ -511,7 +526,8 @@ def jobs_to_run(plan: Plan, recorded: Dict[str, dict]) -> List[str]:
     """Keys of the jobs that some unfinished cell needs (its score job and everything that
     job depends on), in plan order; jobs whose cells are all recorded are not rerun."""
     needed = set()
-    stack = [c.job for c in plan.cells if not osp.isfile(c.path) and c.job not in recorded]
+    done = recorded_jobs(recorded)
+    stack = [c.job for c in plan.cells if not osp.isfile(c.path) and c.job not in done]
     while stack:
         key = stack.pop()
         if key not in needed:
@@ -860,12 +876,13 @@ def main(argv=None):
     pending = {} if args.ignore_recorded else recorded
     if args.ignore_recorded:
         recorded = OrderedDict((k, c) for k, c in recorded.items()
-                               if k not in {cell.job for cell in plan.cells})
+                               if c['job'] not in {cell.job for cell in plan.cells})
     needed = jobs_to_run(plan, pending)
     if args.list:
         state = defaultdict(lambda: [0, 0])
         for c in plan.cells:
-            state[(c.study, c.task, c.row)][osp.isfile(c.path) or c.job in pending] += 1
+            state[(c.study, c.task, c.row)][osp.isfile(c.path) or
+                                            c.job in recorded_jobs(pending)] += 1
         for (study, task, row), (todo, done) in state.items():
             print(f'{study:<7}{task:<10}{row:<28}{done}/{todo + done} done')
         print(f'{len(plan.jobs)} jobs, {len(needed)} still needed '
