@@ -140,7 +140,7 @@ def test_recorded_cells_are_not_rerun_nor_dropped(tables, tmp_path):
                for c in real_cells)
     by_id = {tables.cell_id(c): c for c in report['cells']}
     assert by_id[tables.cell_id(other)] == other
-    assert not by_id[f'rq3|semantic|real_synthetic|0|test']['done']
+    assert not by_id['rq3|semantic|real_synthetic|0|test']['done']
     assert report['commands'] == ['now']  # the hand-written file above had no history
     path.write_text('[1, 2]')
     with pytest.raises(SystemExit, match='not a paper-tables report'):
