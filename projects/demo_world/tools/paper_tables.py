@@ -875,14 +875,14 @@ def main(argv=None):
     # --ignore-recorded: recompute the plan's recorded cells (the others stay in the report)
     pending = {} if args.ignore_recorded else recorded
     if args.ignore_recorded:
-        recorded = OrderedDict((k, c) for k, c in recorded.items()
-                               if c['job'] not in {cell.job for cell in plan.cells})
+        planned = {cell.job for cell in plan.cells}
+        recorded = OrderedDict((k, c) for k, c in recorded.items() if c['job'] not in planned)
     needed = jobs_to_run(plan, pending)
     if args.list:
         state = defaultdict(lambda: [0, 0])
+        scored = recorded_jobs(pending)
         for c in plan.cells:
-            state[(c.study, c.task, c.row)][osp.isfile(c.path) or
-                                            c.job in recorded_jobs(pending)] += 1
+            state[(c.study, c.task, c.row)][osp.isfile(c.path) or c.job in scored] += 1
         for (study, task, row), (todo, done) in state.items():
             print(f'{study:<7}{task:<10}{row:<28}{done}/{todo + done} done')
         print(f'{len(plan.jobs)} jobs, {len(needed)} still needed '
