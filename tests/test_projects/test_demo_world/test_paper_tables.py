@@ -90,6 +90,16 @@ def test_studies_share_jobs_and_sweeps_change_one_factor(tables, tmp_path):
     names = plan.jobs['synth/semantic/default/n100/seed0/names_400'].cmd
     assert _opt(names, 'prompts.source.templates') == '[a photo of a {cls}]'
     assert '6400' in plan.jobs['synth/semantic/default/n100/seed0/subtypes_6400'].cmd
+    # --num-synthetic narrows the set-size sweep, nothing else
+    narrow = _plan(tables, tmp_path, '--seeds', '1', '--tasks', 'semantic',
+                   '--num-synthetic', '400', '1600')
+    assert set(plan.jobs) - set(narrow.jobs) == {
+        'synth/semantic/default/n100/seed0/subtypes_6400',
+        'arm/semantic/n100/seed0/synth.semantic.default.n100.seed0.subtypes_6400',
+        'arm/semantic/n100/seed0/synth.semantic.default.n100.seed0.subtypes_6400/score_test',
+        'arm/semantic/n100/seed0/synth.semantic.default.n100.seed0.subtypes_6400/'
+        'score_test_shifted'}
+    assert set(narrow.jobs) < set(plan.jobs)
     # the jobs come in priority order: semantic rq3 before the sweeps
     assert keys.index('arm/semantic/n100/seed0/real_only') < keys.index(
         'pdecoder/semantic/default/n10/seed0')
