@@ -38,6 +38,10 @@ def test_changed_keys_and_refusals(tmp_path):
     assert tool._pose_size(64) == (64, 64)
     with pytest.raises(SystemExit):
         tool.parse_args(['--size', '100'])
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--dist-ranks', '0'])
+    args = tool.parse_args(['--dist-ranks', '1', '--device', 'cuda', '--model', 'sd'])
+    assert (args.dist_ranks, args.device, args.model) == (1, 'cuda', 'sd')
     with pytest.raises(SystemExit, match='inside the repository'):
         tool.main(['--work-dir', osp.join(ROOT, 'work_dirs', 'rehearsal')])
 

@@ -12,6 +12,10 @@ line. ``--repeats`` alternates uncached and cached runs and reports medians
 (use it on a shared machine).
 
     python tools/analysis_tools/benchmark_feature_cache.py --images 8 --batch-size 4 --epochs 3
+
+``--model`` reads another diffusers folder (e.g. SD-1.5's architecture, with ``--size 512``)
+and ``--full-head`` trains the full-width decoder head of ``semantic_voc_100.py``; the
+iterations per second of each run are printed too (``--json`` writes the result).
 """
 import argparse
 import json
@@ -29,8 +33,10 @@ from PIL import Image
 
 from mmdatasetdm.diffusion import build_components
 
-CONFIG = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs', 'pdecoder',
-                  'semantic_tiny.py')
+CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs')
+CONFIG = osp.join(CONFIGS, 'pdecoder', 'semantic_tiny.py')
+# the full-width semantic P-Decoder (what configs/pdecoder/semantic_voc_100.py trains)
+FULL_MODEL = osp.join(CONFIGS, '_base_', 'models', 'pdecoder_semantic_sd15.py')
 
 
 def write_toy_images(root: str, num: int, size: int, seed: int = 0) -> str:
@@ -92,10 +98,24 @@ class EpochTimer(Hook):
             self._start, self._backbone = now, 0.0
 
 
+def full_head(cfg) -> None:
+    """Replace the tiny config's narrow decoder head by the full-width one, keeping its
+    classes, class weights and attention words."""
+    tiny = cfg.model.decode_head
+    head = Config.fromfile(FULL_MODEL).model.decode_head
+    head.num_classes = tiny.num_classes
+    head.loss_cls.class_weight = tiny.loss_cls.class_weight
+    head.pixel_decoder.attention = tiny.pixel_decoder.attention
+    cfg.model.decode_head = head
+
+
 def run(args, folder: str, data_root: str, work_dir: str, cache_dir=None) -> dict:
     cfg = Config.fromfile(CONFIG)
     cfg.work_dir = work_dir
     cfg.model.backbone.pretrained = folder
+    cfg.model.backbone.dtype = args.dtype
+    if args.full_head:
+        full_head(cfg)
     if cache_dir:
         cfg.model.backbone.feature_cache = dict(dir=cache_dir, dtype=args.cache_dtype)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -120,7 +140,7 @@ def run(args, folder: str, data_root: str, work_dir: str, cache_dir=None) -> dic
                 stats=runner.model.backbone.cache_stats)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--images', type=int, default=8, help='training images (one epoch)')
     parser.add_argument('--batch-size', type=int, default=4)
@@ -131,7 +151,15 @@ def main():
     parser.add_argument('--repeats', type=int, default=1,
                         help='uncached/cached pairs (alternating); medians are reported')
     parser.add_argument('--work-dir', default=None, help='default: a temporary folder')
-    args = parser.parse_args()
+    parser.add_argument('--model', help='a diffusers folder (default: a tiny SD-architecture '
+                        'model with random weights, written to the work folder)')
+    parser.add_argument('--dtype', default='fp32', choices=['fp32', 'fp16', 'bf16', 'auto'],
+                        help="the backbone's dtype ('auto': fp16 where CUDA is visible)")
+    parser.add_argument('--full-head', action='store_true',
+                        help='the full-width decoder head of semantic_voc_100.py instead of '
+                        'the tiny one (the classes stay the toy images\' three)')
+    parser.add_argument('--json', help='also write the result to this file')
+    args = parser.parse_args(argv)
     if args.images % args.batch_size:
         parser.error('--images must be a multiple of --batch-size (whole epochs)')
     if args.epochs < 2:
@@ -140,8 +168,11 @@ def main():
         torch.set_num_threads(args.threads)
 
     work = args.work_dir or tempfile.mkdtemp(prefix='feature_cache_bench_')
-    folder = osp.join(work, 'tiny_sd')
-    build_components(vocabulary=['a photo of a cone and ball'] * 4, seed=0).save_pretrained(folder)
+    folder = args.model
+    if folder is None:
+        folder = osp.join(work, 'tiny_sd')
+        build_components(vocabulary=['a photo of a cone and ball'] * 4,
+                         seed=0).save_pretrained(folder)
     data_root = write_toy_images(osp.join(work, 'data'), args.images, args.size)
     # one discarded uncached epoch first: lazy imports, allocator and kernel
     # warm-up would otherwise land in whichever run goes first
@@ -177,9 +208,18 @@ def main():
           f'; ratio cached / uncached = {ratio:.3f}')
     print(f'epoch 1 (cache fill): ratio cached / uncached = '
           f'{first("epoch_s", "cached") / first("epoch_s", "uncached"):.3f}')
-    print(json.dumps(dict(images=args.images, size=args.size, batch_size=args.batch_size,
-                          epochs=args.epochs, device=device, threads=torch.get_num_threads(),
-                          runs=runs, ratio=round(ratio, 4))))
+    iters_per_epoch = args.images // args.batch_size
+    its = {name: round(iters_per_epoch / later('epoch_s', name), 4) for name in runs}
+    print(f'iterations/s at batch {args.batch_size}: uncached {its["uncached"]}, '
+          f'cached {its["cached"]}')
+    result = dict(images=args.images, size=args.size, batch_size=args.batch_size,
+                  epochs=args.epochs, device=device, threads=torch.get_num_threads(),
+                  dtype=args.dtype, full_head=args.full_head, runs=runs, ratio=round(ratio, 4),
+                  iters_per_s=its)
+    print(json.dumps(result))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(result, f, indent=1)
 
 
 if __name__ == '__main__':

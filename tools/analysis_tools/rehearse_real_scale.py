@@ -2,6 +2,7 @@
 
     python tools/analysis_tools/rehearse_real_scale.py --task semantic|instance|pose|depth|all \
         [--arch sd15|sd21] [--size 128] [--iters 2] [--num 4] [--steps 2] [--no-dist] \
+        [--dist-ranks 2] [--device cpu|cuda] \
         [--work-dir DIR] [--keep] [--json OUT]
 
 What a user with an SD-1.5 folder and VOC/COCO/NYU on disk runs, with nothing from the
@@ -18,7 +19,7 @@ internet:
    configs name (``train_100.txt``, ``*_train2017_800.json``, ``train_50/``);
 4. ``pdecoder``: ``tools/train.py configs/pdecoder/<setting>.py``;
 5. ``generate``: ``tools/generate.py configs/generate/<setting>.py``, and ``generate_dist``:
-   the same through ``tools/dist_generate.sh`` with 2 ranks;
+   the same through ``tools/dist_generate.sh`` with ``--dist-ranks`` ranks (2);
 6. ``downstream``: ``tools/train.py configs/<setting>_synth_*.py`` (the stock DeepLabV3, Mask
    R-CNN, HRNet; depth: see below) on the few-shot split + the generated set;
 7. ``test``: ``tools/test.py`` with the stock metric.
@@ -90,8 +91,15 @@ def parse_args(argv=None):
     parser.add_argument('--train-images', type=int, default=8,
                         help='labelled images of the world (the few-shot pool)')
     parser.add_argument('--test-images', type=int, default=2)
-    parser.add_argument('--no-dist', action='store_true', help='skip the 2-rank generation')
+    parser.add_argument('--no-dist', action='store_true', help='skip the multi-rank generation')
+    parser.add_argument('--dist-ranks', type=int, default=2,
+                        help='ranks of the tools/dist_generate.sh run (NCCL on GPUs, else gloo)')
+    parser.add_argument('--device', default='cpu',
+                        help='where generation runs (cpu, cuda); training follows mmengine '
+                        '(a visible GPU is used)')
     parser.add_argument('--work-dir', help='where to write (default: a new temporary folder)')
+    parser.add_argument('--model', help='a diffusers folder to use instead of writing one '
+                        '(no "model" stage)')
     parser.add_argument('--keep', action='store_true',
                         help='keep the temporary folder (always kept with --work-dir or after '
                         'a failure)')
@@ -100,6 +108,8 @@ def parse_args(argv=None):
     parser.add_argument('--write-model', metavar='DIR', help=argparse.SUPPRESS)
     parser.add_argument('--check-generated', nargs='+', metavar='DIR', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.dist_ranks < 1:
+        parser.error(f'--dist-ranks must be >= 1, got {args.dist_ranks}')
     if args.size is not None and (args.size <= 0 or args.size % 64):
         parser.error(f'--size must be a multiple of 64 (the UNet size divisor), got {args.size}')
     return args
@@ -377,7 +387,7 @@ def rehearse(task: str, args, stages: Stages, sd: str, work: str) -> dict:
         cfg.sampling = dict(cfg.sampling, steps=args.steps, height=size, width=size)
         cfg.filters = dict(ACCEPT_ALL)
         cfg.batch_size = 2
-        cfg.device = 'cpu'
+        cfg.device = args.device
 
     generate_cfg = osp.join(base, 'generate.py')
     changes['generate'] = derived_config(setting['generate'], generate_cfg, generation_changes)
@@ -388,7 +398,8 @@ def rehearse(task: str, args, stages: Stages, sd: str, work: str) -> dict:
     if not args.no_dist:
         stages.env['PORT'] = str(29500 + TASKS.index(task) + 10 * (os.getpid() % 500))
         stages.run(f'{task}/generate_dist', [
-            'bash', 'tools/dist_generate.sh', generate_cfg, '2', '--num', str(args.num), '--out',
+            'bash', 'tools/dist_generate.sh', generate_cfg, str(args.dist_ranks), '--num',
+            str(args.num), '--out',
             osp.join(base, 'synthetic_dist')])
         compare.append(osp.join(base, 'synthetic_dist'))
     counts = json.loads(stages.run(f'{task}/load_generated', [
@@ -413,7 +424,7 @@ def rehearse(task: str, args, stages: Stages, sd: str, work: str) -> dict:
 
 def check_generated(folders: Sequence[str]) -> dict:
     """Read a generated set (every listed file decoded) and count its samples; a second
-    folder (the 2-rank run) must hold the same samples, byte for byte."""
+    folder (the multi-rank run) must hold the same samples, byte for byte."""
     from mmdatasetdm.fileio import file_sha256, read_manifest
     first = read_manifest(folders[0], check_files=True, verify=True)
     files = sorted(f for line in first if line['accepted'] for f in line['files'].values())
@@ -457,14 +468,18 @@ def main(argv=None):
     results = {}
     done = False
     try:
-        sd = osp.join(work, f'stable-diffusion-{args.arch}-random')
-        stages.run('model', [_python(), __file__, '--write-model', sd, '--arch', args.arch,
-                             '--task', args.task])
+        if args.model:
+            sd = osp.abspath(args.model)
+        else:
+            sd = osp.join(work, f'stable-diffusion-{args.arch}-random')
+            stages.run('model', [_python(), __file__, '--write-model', sd, '--arch', args.arch,
+                                 '--task', args.task])
         for task in tasks:
             results[task] = rehearse(task, args, stages, sd, work)
         done = True
     finally:
         report = dict(arch=args.arch, size=args.size, iters=args.iters, num=args.num,
+                      device=args.device, dist_ranks=None if args.no_dist else args.dist_ranks,
                       steps=args.steps, work_dir=work, note=RANDOM_WEIGHTS,
                       stages=stages.records, results=results)
         if args.json:
@@ -490,7 +505,8 @@ def _print_report(report: dict) -> None:
         synthetic = result['synthetic']
         print(f'{task}: generated {synthetic["accepted"]} accepted / {synthetic["rejected"]} '
               f'rejected samples ({synthetic["files"]} files read back'
-              + (', identical from 1 process and 2 ranks' if synthetic['same_across_ranks']
+              + (f', identical from 1 process and {report["dist_ranks"]} ranks'
+                 if synthetic['same_across_ranks']
                  else '') + ')')
         print(f'{task}: test metrics (random weights, meaningless): '
               f'{json.dumps(result["metrics"])}')
