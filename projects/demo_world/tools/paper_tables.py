@@ -67,10 +67,11 @@ DEFAULT_TIMESTEP = 501
 RARE_CLASSES = ('cone', 'ball')
 # decimals per task (mIoU in percent; AP, AbsRel and δ1 as the toolboxes report them, in [0, 1])
 DIGITS = dict(semantic=2)
-# prompt sets of the rq4 ablation: generation config options
+# prompt sets of the rq4 ablation: the semantic generation config of each (None: the
+# default). A config, not --cfg-options: mmengine's DictAction drops the spaces of a value.
 PROMPT_SETS = OrderedDict(
-    subtypes=[],  # the demo's default: colours, grounds and other objects (generate_demo.py)
-    names=['prompts.source.templates=[a photo of a {cls}]'],
+    subtypes=None,  # the demo's default: colours, grounds and other objects (generate_demo.py)
+    names='projects/demo_world/configs/generate_semantic_names.py',  # 'a photo of a {cls}'
 )
 # P-Decoder variants of the rq4 ablation: config options of the P-Decoder (and of the
 # generation config's decoder, which must build the same model)
@@ -245,8 +246,9 @@ class Plan:
                  f'decoder.cfg_options.model.backbone.pretrained={self.sd}',
                  f'prompts.seed={seed}'] + [
             f'decoder.cfg_options.{k}={v}' for k, v in decoder_variant_opts(variant).items()]
-        opts += PROMPT_SETS[prompts] + (QUICK_FILTERS if self.args.quick else [])
-        self._add(key, [self.python, 'tools/generate.py', variant_configs(task, variant)[1],
+        opts += QUICK_FILTERS if self.args.quick else []
+        config = PROMPT_SETS[prompts] or variant_configs(task, variant)[1]
+        self._add(key, [self.python, 'tools/generate.py', config,
                         '--num', num,
                         '--out', out, '--resume', '--no-card', '--cfg-options'] + opts,
                   osp.join(out, 'manifest.jsonl'), deps=[parent])

@@ -88,7 +88,8 @@ def test_studies_share_jobs_and_sweeps_change_one_factor(tables, tmp_path):
     assert _opt(no_attention, 'decoder.cfg_options.model.decode_head.pixel_decoder.attention') \
         == 'None'
     names = plan.jobs['synth/semantic/default/n100/seed0/names_400'].cmd
-    assert _opt(names, 'prompts.source.templates') == '[a photo of a {cls}]'
+    assert names[2] == 'projects/demo_world/configs/generate_semantic_names.py'
+    assert _opt(names, 'prompts.source.templates') is None
     assert '6400' in plan.jobs['synth/semantic/default/n100/seed0/subtypes_6400'].cmd
     # --num-synthetic narrows the set-size sweep, nothing else
     narrow = _plan(tables, tmp_path, '--seeds', '1', '--tasks', 'semantic',
