@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/rehearse_real_scale.py --task semantic|instance|pose|depth|all \
         [--arch sd15|sd21] [--size 128] [--iters 2] [--num 4] [--steps 2] [--no-dist] \
-        [--dist-ranks 2] [--device cpu|cuda] \
+        [--dist-ranks 2] [--device cpu|cuda] [--model DIFFUSERS_FOLDER] \
         [--work-dir DIR] [--keep] [--json OUT]
 
 What a user with an SD-1.5 folder and VOC/COCO/NYU on disk runs, with nothing from the
