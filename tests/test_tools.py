@@ -6,6 +6,7 @@ import os.path as osp
 import re
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -147,3 +148,26 @@ def test_task_demo_smoke_run(task, tmp_path, demo_architecture_sd):
     with open(out_file) as f:
         tested = json.load(f)
     assert tested[key] == pytest.approx(results['real_only']['test'][key], abs=1e-9)
+
+
+def test_resume_of_a_fine_tune_starts_from_load_from_then_resumes_its_own(tmp_path):
+    """``--resume`` with a config ``load_from``: the weights are loaded (not resumed, which
+    would restore their iteration count and end the run) until the work dir holds a
+    checkpoint of its own; from then on that one is resumed."""
+    from tests.tool_module import load_tool
+    train = load_tool('tools/train.py')
+    work, weights = tmp_path / 'work', str(tmp_path / 'pretrained.pth')
+
+    def build(*opts):
+        args = SimpleNamespace(config=osp.join(ROOT, CONFIG), work_dir=str(work),
+                               resume='auto', amp=False, launcher='none',
+                               cfg_options=dict(o.split('=', 1) for o in opts) or None)
+        cfg = train.build_config(args)
+        return cfg.resume, cfg.load_from
+
+    assert build(f'load_from={weights}') == (False, weights)
+    work.mkdir()
+    (work / 'iter_500.pth').write_bytes(b'')
+    (work / 'last_checkpoint').write_text(str(work / 'iter_500.pth'))
+    assert build(f'load_from={weights}') == (True, None)
+    assert build() == (True, None)  # a plain run resumes (or starts) as before

@@ -3,6 +3,10 @@
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
         [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
 
+``--resume`` without a checkpoint resumes the latest one in the work dir; a fine-tune (the
+config's ``load_from``, e.g. ``--cfg-options load_from=CKPT``) starts from those weights
+while the work dir has no checkpoint yet, so an interrupted fine-tune resumes too.
+
 The config's ``default_scope`` selects the toolbox; importing mmdatasetdm
 registers our modules (scope ``mmdatasetdm``).
 """
@@ -11,7 +15,7 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
 
 import mmdatasetdm  # noqa: F401  (compat shims, registries)
 from mmdatasetdm.utils import adapt_runner_config, setup_distributed, teardown_distributed
@@ -46,7 +50,10 @@ def build_config(args) -> Config:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        if cfg.get('load_from') and find_latest_checkpoint(cfg.work_dir) is None:
+            cfg.resume = False  # nothing of this run yet: a fine-tune starts from load_from
+        else:
+            cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     return cfg
