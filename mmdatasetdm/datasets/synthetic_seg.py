@@ -5,26 +5,35 @@ from typing import List, Mapping, Optional, Sequence
 import numpy as np
 from mmseg.datasets import BaseSegDataset
 
-from mmdatasetdm.fileio import DATASET_META, IGNORE_INDEX, read_dataset_meta, read_semantic
+from mmdatasetdm.fileio import (DATASET_META, IGNORE_INDEX, read_dataset_meta, read_semantic,
+                                sample_file)
 from mmdatasetdm.registry import DATASETS
+from .seg_predictions import read_seg_predictions_meta
 from .synthetic import NamedLoadErrorsMixin, class_id_map, resolve_metainfo, select_samples
 
 CONFIDENCE_TRANSFORM = 'mmdatasetdm.IgnoreUncertainPixels'
+AGREEMENT_TRANSFORM = 'mmdatasetdm.IgnoreDisagreement'
+
+
+def with_transform_after_loading(pipeline: Sequence, transform: str, option: str) -> list:
+    """``pipeline`` with ``transform`` (a registered type) right after its ``LoadAnnotations``
+    (once); ``option`` is the dataset argument that asks for it, named in errors."""
+    pipeline = list(pipeline)
+    types = [str(t.get('type', '')) if isinstance(t, Mapping) else type(t).__name__
+             for t in pipeline]
+    if any(t.split('.')[-1] == transform.split('.')[-1] for t in types):
+        return pipeline
+    loads = [k for k, t in enumerate(types) if t.split('.')[-1] == 'LoadAnnotations']
+    if not loads:
+        raise ValueError(f'{option} needs a LoadAnnotations in the dataset\'s pipeline '
+                         f'(it applies to the loaded mask), got {types}')
+    pipeline.insert(loads[0] + 1, dict(type=transform))
+    return pipeline
 
 
 def with_confidence_transform(pipeline: Sequence) -> list:
     """``pipeline`` with ``IgnoreUncertainPixels`` right after its ``LoadAnnotations`` (once)."""
-    pipeline = list(pipeline)
-    types = [str(t.get('type', '')) if isinstance(t, Mapping) else type(t).__name__
-             for t in pipeline]
-    if any(t.split('.')[-1] == CONFIDENCE_TRANSFORM.split('.')[-1] for t in types):
-        return pipeline
-    loads = [k for k, t in enumerate(types) if t.split('.')[-1] == 'LoadAnnotations']
-    if not loads:
-        raise ValueError('min_pixel_confidence needs a LoadAnnotations in the dataset\'s pipeline '
-                         f'(the confidence applies to the loaded mask), got {types}')
-    pipeline.insert(loads[0] + 1, dict(type=CONFIDENCE_TRANSFORM))
-    return pipeline
+    return with_transform_after_loading(pipeline, CONFIDENCE_TRANSFORM, 'min_pixel_confidence')
 
 
 @DATASETS.register_module()
@@ -62,6 +71,17 @@ class SyntheticSegDataset(NamedLoadErrorsMixin, BaseSegDataset):
             a set without them is refused). The transform
             :class:`~mmdatasetdm.datasets.transforms.IgnoreUncertainPixels` is
             placed right after the pipeline's ``LoadAnnotations``.
+        agreement_root (str, optional): a folder of a trained segmentor's
+            predictions on this set (``tools/predict_synthetic.py``, with the real
+            dataset's classes): the pixels whose generated label the prediction
+            contradicts are ignored (255), through
+            :class:`~mmdatasetdm.datasets.transforms.IgnoreDisagreement` placed right
+            after ``LoadAnnotations``. Predictions of another set, or of a model with
+            other classes, are refused.
+        agreement_keeps_prompted (bool): with ``agreement_root``, keep the pixels
+            labelled with a class the sample's prompt named, whatever the prediction
+            (the prompt vouches for them; the segmentor is weakest on the rare classes
+            the prompts ask for).
         verify (bool): decode-check every file while loading, and every
             mask's ids (clear errors for corrupt PNGs and stray ids; slower).
         **kwargs: ``BaseSegDataset`` arguments (``pipeline``, ``serialize_data``...).
@@ -73,7 +93,9 @@ class SyntheticSegDataset(NamedLoadErrorsMixin, BaseSegDataset):
                  metainfo_from: Optional[str] = None, class_map: Optional[Mapping] = None,
                  drop_classes: Sequence[str] = (), classes_filter: Optional[Sequence[str]] = None,
                  min_score: Optional[float] = None, max_samples: Optional[int] = None,
-                 min_pixel_confidence: Optional[float] = None, verify: bool = False, **kwargs):
+                 min_pixel_confidence: Optional[float] = None,
+                 agreement_root: Optional[str] = None, agreement_keeps_prompted: bool = True,
+                 verify: bool = False, **kwargs):
         from mmseg.registry import DATASETS as SEG_DATASETS
         metainfo = resolve_metainfo(metainfo, metainfo_from, SEG_DATASETS, type(self).__name__)
         if 'classes' not in metainfo:
@@ -91,6 +113,11 @@ class SyntheticSegDataset(NamedLoadErrorsMixin, BaseSegDataset):
                 raise ValueError(f'min_pixel_confidence must lie in [0, 1], got '
                                  f'{min_pixel_confidence}')
             kwargs['pipeline'] = with_confidence_transform(kwargs.get('pipeline') or [])
+        self.agreement_root = agreement_root
+        self.agreement_keeps_prompted = bool(agreement_keeps_prompted)
+        if agreement_root is not None:
+            kwargs['pipeline'] = with_transform_after_loading(
+                kwargs.get('pipeline') or [], AGREEMENT_TRANSFORM, 'agreement_root')
         kwargs.setdefault('img_suffix', '')
         kwargs.setdefault('seg_map_suffix', '')
         super().__init__(data_root=data_root, metainfo=metainfo, **kwargs)
@@ -107,6 +134,9 @@ class SyntheticSegDataset(NamedLoadErrorsMixin, BaseSegDataset):
                                max_samples=self.max_samples, verify=self.verify,
                                filters='classes_filter/min_score/max_samples')
         label_map = None if all(k == v for k, v in mapping.items()) else mapping
+        if self.agreement_root is not None:
+            read_seg_predictions_meta(self.agreement_root, self.data_root,
+                                      self._metainfo['classes'])
         data_list = []
         for line in lines:
             files = line['files']
@@ -127,8 +157,28 @@ class SyntheticSegDataset(NamedLoadErrorsMixin, BaseSegDataset):
                 seg_map_path=seg_map_path,
                 label_map=label_map, reduce_zero_label=False, seg_fields=[],
                 prompt=line['prompt'], sample_idx=line['index'],
-                **self.confidence_info(line, self.data_root)))
+                **self.confidence_info(line, self.data_root),
+                **self.agreement_info(line, generator_classes, mapping)))
         return data_list
+
+    def agreement_info(self, line: dict, generator_classes: Sequence[str],
+                       mapping: Mapping[int, int]) -> dict:
+        """The data info items of ``agreement_root`` for one manifest line: the prediction's
+        path and the (real) ids of the prompted classes to keep."""
+        if self.agreement_root is None:
+            return {}
+        path = osp.join(self.agreement_root, sample_file('semantic', line['index'], 'png'))
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'{path} is missing: the predictions in {self.agreement_root} do not cover '
+                f'sample {line["index"]} of {self.data_root}; finish them with '
+                'tools/predict_synthetic.py (it resumes)')
+        keep = []
+        if self.agreement_keeps_prompted:
+            keep = sorted({mapping[generator_classes.index(name)]
+                           for name in line.get('classes', []) if name in generator_classes}
+                          - {IGNORE_INDEX})
+        return dict(agreement_path=path, agreement_keep_ids=keep)
 
     def confidence_info(self, line: dict, folder: str) -> dict:
         """The data info items of ``min_pixel_confidence`` for one manifest line."""

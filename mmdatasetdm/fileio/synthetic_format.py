@@ -26,6 +26,14 @@ Each rank writes a *shard folder* (``shards/rank{r:05d}``) with ``shard.json``
 exactly when its part exists). File writing is :mod:`mmdatasetdm.fileio.files`;
 the writer is :class:`mmdatasetdm.generation.writers.ShardWriter`.
 
+A segmentor's predictions on a generated set (``tools/predict_synthetic.py``, read by the
+agreement filter of :class:`mmdatasetdm.datasets.SyntheticSegDataset`) live in a folder of
+their own, never inside the set::
+
+    predictions.json            what they are: the set (its manifest's sha256), the model's
+                                config, checkpoint (and sha256) and classes
+    semantic/00000007.png       the model's class ids for sample 7 (the model's classes)
+
 Every module that reads or writes this format (the writers, the synthetic
 dataset types, the gallery, the tools) takes its names and readers from here.
 """
@@ -58,6 +66,12 @@ SAMPLE_DIRS = ('images', 'semantic', 'depth', 'confidence')
 TASKS = ('semantic', 'instance', 'depth', 'pose')
 # Keys every manifest line has (None when unknown), in this order.
 RUN_INFO_KEYS = ('timestep', 'scheduler', 'steps', 'guidance', 'decoder')
+# a segmentor's predictions on a set: their metadata file, its version, and the keys that say
+# which set and model they belong to
+PREDICTIONS_META = 'predictions.json'
+PREDICTIONS_VERSION = 1
+PREDICTIONS_IDENTITY = ('format_version', 'source_manifest_sha256', 'checkpoint_sha256',
+                        'classes')
 _PART_NAME = re.compile(r'^(\d{8,})\.json$')
 
 
@@ -152,6 +166,29 @@ def read_dataset_meta(data_root: str) -> dict:
         raise FileNotFoundError(f'{path} is missing: {data_root} is not a merged generated '
                                 'dataset (run tools/generate.py, or merge its shards)')
     return read_json(path)
+
+
+def read_predictions_meta(folder: str) -> dict:
+    """The ``predictions.json`` of a predictions folder (see the module docstring).
+
+    Args:
+        folder (str): the predictions folder.
+
+    Returns:
+        dict: what the predictions are (``PREDICTIONS_IDENTITY`` and where they came from).
+    """
+    path = osp.join(folder, PREDICTIONS_META)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} is missing: {folder} holds no predictions of a '
+                                'generated set (write them with tools/predict_synthetic.py)')
+    meta = read_json(path)
+    missing = [k for k in PREDICTIONS_IDENTITY if k not in meta]
+    if missing or meta['format_version'] != PREDICTIONS_VERSION:
+        raise ValueError(f'{path}: expected predictions of format version {PREDICTIONS_VERSION} '
+                         f'with {list(PREDICTIONS_IDENTITY)}, got version '
+                         f'{meta.get("format_version")} without {missing}; write them again '
+                         'with tools/predict_synthetic.py')
+    return meta
 
 
 def verify_image(path: str, what: str) -> None:
