@@ -73,6 +73,9 @@ PROMPT_SETS = OrderedDict(
     subtypes=None,  # the demo's default: colours, grounds and other objects (generate_demo.py)
     names='projects/demo_world/configs/generate_semantic_names.py',  # 'a photo of a {cls}'
 )
+# prompt sets of the levers study (same form as PROMPT_SETS)
+LEVER_PROMPT_SETS = OrderedDict(
+    balanced='projects/demo_world/configs/generate_semantic_balanced.py')
 # P-Decoder variants of the rq4 ablation: config options of the P-Decoder (and of the
 # generation config's decoder, which must build the same model)
 DECODER_VARIANTS = OrderedDict(default={}, no_attention={
@@ -107,6 +110,13 @@ ZS_CONFIGS = ('projects/demo_world/configs/pdecoder_semantic_zs.py',
 VAL_SPLIT = 'val'
 VAL_IMAGES = 300
 CONFIDENCE_THRESHOLDS = (0.5, 0.7)  # SyntheticSegDataset(min_pixel_confidence=...)
+# the training recipe lever: the default mixed arm's model fine-tuned on the 100 real images
+# alone (the real-only config and seed; value: the report's words, opts: its schedule)
+FINETUNE_RECIPES = OrderedDict(
+    full=('the real-only schedule (3000 iterations, lr 4e-3)', []),
+    short=('1000 iterations, lr 1e-3', [
+        'train_cfg.max_iters=1000', 'param_scheduler.1.end=1000',
+        'optim_wrapper.optimizer.lr=0.001']))
 NO_VALIDATION = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
 MARK_BEGIN = '<!-- paper_tables:begin (written by projects/demo_world/tools/paper_tables.py) -->'
 MARK_END = '<!-- paper_tables:end -->'
@@ -247,18 +257,21 @@ class Plan:
                  f'prompts.seed={seed}'] + [
             f'decoder.cfg_options.{k}={v}' for k, v in decoder_variant_opts(variant).items()]
         opts += QUICK_FILTERS if self.args.quick else []
-        config = PROMPT_SETS[prompts] or variant_configs(task, variant)[1]
+        config = {**PROMPT_SETS, **LEVER_PROMPT_SETS}[prompts] or variant_configs(task,
+                                                                                 variant)[1]
         self._add(key, [self.python, 'tools/generate.py', config,
                         '--num', num,
                         '--out', out, '--resume', '--no-card', '--cfg-options'] + opts,
                   osp.join(out, 'manifest.jsonl'), deps=[parent])
         return key, out
 
-    def arm(self, task, arm, labels, seed, synth=None, variant='default', opts=(), name=''):
+    def arm(self, task, arm, labels, seed, synth=None, variant='default', opts=(), name='',
+            deps=()):
         """A downstream model: ``real_only`` (on ``labels`` real images, or ``'large'``) or
         ``real_synthetic`` (``synth``: the key and folder of a synthetic set); ``variant``
-        ``'zs'`` takes the zero-shot setting's configs; ``opts``: more config options, and
-        ``name`` the suffix of the job key they make."""
+        ``'zs'`` takes the zero-shot setting's configs; ``opts``: more config options (a
+        ``train_cfg.max_iters`` among them sets the checkpoint waited for), ``name`` the suffix
+        of the job key they make, and ``deps`` the jobs they need besides the synthetic set."""
         extra = opts
         split = self._train_split(labels, seed)
         configs = variant_configs(task, variant)[2]
@@ -270,6 +283,8 @@ class Plan:
                 f'.{name}' if name else '')
         folder = osp.join(self.work, key)
         iters = self._iters(config)
+        if not self.args.quick:
+            iters = int(dict(o.split('=', 1) for o in extra).get('train_cfg.max_iters', iters))
         if synth:
             real = real_key.rsplit('.', 1)[0]
             opts = [f'{real_key}={self.world}', f'{real}.split={split}',
@@ -280,13 +295,14 @@ class Plan:
         opts += list(extra) + [f'randomness.seed={seed}'] + NO_VALIDATION + self._schedule(iters)
         ckpt = osp.join(folder, f'iter_{iters}.pth')
         self._add(key, [self.python, 'tools/train.py', config, '--work-dir', folder, '--resume',
-                        '--cfg-options'] + opts, ckpt, deps=[synth[0]] if synth else [])
+                        '--cfg-options'] + opts, ckpt,
+                  deps=([synth[0]] if synth else []) + list(deps))
         return key, ckpt, config
 
     def arm_cells(self, study, task, row, labels, seed, synth=None, params=None,
-                  variant='default', opts=(), name='', splits=SPLITS):
-        parent, ckpt, config = self.arm(task, row if row == 'real_only' else 'real_synthetic',
-                                        labels, seed, synth, variant, opts, name)
+                  variant='default', opts=(), name='', splits=SPLITS, deps=()):
+        parent, ckpt, config = self.arm(task, 'real_synthetic' if synth else 'real_only',
+                                        labels, seed, synth, variant, opts, name, deps)
         for split in splits:
             key, out = self.score(task, config, parent, ckpt, split)
             self.cells.append(Cell(study, task, row, seed, split, key, out, params or {}))
@@ -342,6 +358,41 @@ class Plan:
                            params=dict(lever='P-Decoder training length',
                                        value=f'{LONG_PDECODER_ITERS} iterations (default 1000)'),
                            splits=splits)
+        for prompts in LEVER_PROMPT_SETS:
+            self.arm_cells('levers', task, f'mixed prompts={prompts}', 100, seed,
+                           self.synthetic(task, 100, seed, prompts=prompts),
+                           params=dict(lever='classes asked for by 1 / acceptance rate',
+                                       value='quotas person 6, car 7, cone 14, tree 6, ball 7'),
+                           splits=splits)
+        synth = self.synthetic(task, 100, seed)
+        real, real_ckpt, real_config = self.arm(task, 'real_only', 100, seed)
+        predictions = self.predictions(synth, real, real_ckpt, real_config)
+        synth_dataset = DEMO_TASKS[task]['synth_key'].rsplit('.', 1)[0]
+        for keep, value in ((True, 'prompted classes kept'), (False, 'every pixel')):
+            self.arm_cells('levers', task, 'mixed agreement' + ('' if keep else ' (all)'), 100,
+                           seed, synth, params=dict(
+                               lever='agreement with the real-only model: others ignored',
+                               value=value),
+                           opts=[f'{synth_dataset}.agreement_root={predictions[1]}',
+                                 f'{synth_dataset}.agreement_keeps_prompted={keep}'],
+                           name='agreement' + ('' if keep else '_all'), splits=splits,
+                           deps=[predictions[0]])
+        mixed, mixed_ckpt, _ = self.arm(task, 'real_synthetic', 100, seed, synth)
+        for recipe, (value, opts) in FINETUNE_RECIPES.items():
+            self.arm_cells('levers', task, f'finetune {recipe}', 100, seed,
+                           params=dict(lever='mixed pre-training, then real fine-tuning',
+                                       value=value),
+                           opts=[f'load_from={mixed_ckpt}'] + opts, name=f'finetune_{recipe}',
+                           splits=splits, deps=[mixed])
+
+    def predictions(self, synth, model, checkpoint, config):
+        """A model's predictions on a generated set (``synth``: its key and folder; ``model``:
+        the job of ``checkpoint``), for the agreement filter."""
+        key = f'predict/{synth[0].split("/", 1)[1]}/{model.split("/")[-1]}'
+        out = osp.join(self.work, key)
+        self._add(key, [self.python, __file__, 'predict', synth[1], config, checkpoint,
+                        '--out', out], out + '.json', deps=[synth[0], model])
+        return key, out
 
     def rq4(self, seed):
         task = 'semantic'
@@ -817,6 +868,21 @@ def _save(fig, ax, path: str) -> str:
 
 
 # ---------------------------------------------------------------------- CLI
+def predict_main(argv):
+    """``paper_tables.py predict SET CONFIG CHECKPOINT --out DIR``: tools/predict_synthetic.py,
+    then ``DIR.json`` (the job's done file) once every prediction is written."""
+    from mmdatasetdm.datasets.seg_predictions import write_seg_predictions
+    parser = argparse.ArgumentParser(prog='paper_tables.py predict')
+    for name in ('data_root', 'config', 'checkpoint'):
+        parser.add_argument(name)
+    parser.add_argument('--out', required=True)
+    args = parser.parse_args(argv)
+    written = write_seg_predictions(args.data_root, args.config, args.checkpoint, args.out,
+                                    progress=False)
+    atomic_write_text(args.out + '.json', dumps_json(dict(written=written, out=args.out)) + '\n')
+    print(f'{written} predictions written to {args.out}')
+
+
 def score_main(argv):
     """``paper_tables.py score ...``: one checkpoint on one split, to a JSON file."""
     from mmengine.config import DictAction
@@ -873,6 +939,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ['score']:
         return score_main(argv[1:])
+    if argv[:1] == ['predict']:
+        return predict_main(argv[1:])
     args = parse_args(argv)
     plan = build_plan(args)
     command = 'python projects/demo_world/tools/paper_tables.py ' + ' '.join(cell_options(argv))

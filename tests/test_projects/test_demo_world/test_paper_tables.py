@@ -304,9 +304,35 @@ def test_levers_share_the_default_arms_and_are_scored_on_val(tables, tmp_path):
     assert _opt(long.cmd, 'param_scheduler.0.end') == '3000'
     assert _opt(plan.jobs['synth/semantic/iters3000/n100/seed0/subtypes_400'].cmd,
                 'decoder.checkpoint') == long.done
+    # the recipe lever: the default mixed arm's checkpoint fine-tuned with the real-only config
+    mixed = f'arm/semantic/n100/seed0/{synth.replace("/", ".")}'
+    for recipe, iters in (('full', 3000), ('short', 1000)):
+        job = plan.jobs[f'{real}.finetune_{recipe}']
+        assert job.deps == (mixed, ) and job.done.endswith(f'iter_{iters}.pth')
+        assert _opt(job.cmd, 'load_from') == plan.jobs[mixed].done
+        assert job.cmd[2] == 'projects/demo_world/configs/seg_real_100.py'
+        assert '--resume' in job.cmd  # tools/train.py loads load_from until a checkpoint exists
+    assert _opt(plan.jobs[f'{real}.finetune_short'].cmd, 'param_scheduler.1.end') == '1000'
+    # the agreement filter: the real-only model's predictions on the default set, then two arms
+    predict = 'predict/semantic/default/n100/seed0/subtypes_400/real_only'
+    assert plan.jobs[predict].deps == (synth, real)
+    assert plan.jobs[predict].cmd[2:6] == ['predict', osp.join(plan.work, synth),
+                                           'projects/demo_world/configs/seg_real_100.py',
+                                           plan.jobs[real].done]
+    for suffix, keep in (('agreement', 'True'), ('agreement_all', 'False')):
+        job = plan.jobs[f'{mixed}.{suffix}']
+        assert job.deps == (synth, predict)
+        assert _opt(job.cmd, 'train_dataloader.dataset.datasets.1.agreement_root') == \
+            osp.join(plan.work, predict)
+        assert _opt(job.cmd, 'train_dataloader.dataset.datasets.1.agreement_keeps_prompted') \
+            == keep
+    # class quotas by acceptance: its own set, from its own config
+    balanced = plan.jobs['synth/semantic/default/n100/seed0/balanced_400']
+    assert balanced.cmd[2] == 'projects/demo_world/configs/generate_semantic_balanced.py'
+    assert f'arm/semantic/n100/seed0/{balanced.key.replace("/", ".")}' in plan.jobs
     lever_cells = [c for c in plan.cells if c.study == 'levers']
-    # 5 rows x (val, test, test_shifted); the real-only and default mixed models are rq3's
-    assert len(lever_cells) == 15 and {c.split for c in lever_cells} == {'val', 'test',
+    # 10 rows x (val, test, test_shifted); the real-only and default mixed models are rq3's
+    assert len(lever_cells) == 30 and {c.split for c in lever_cells} == {'val', 'test',
                                                                          'test_shifted'}
     assert f'{real}/score_val' in plan.jobs and plan.eval_splits == {'val'}
     rq3_jobs = {c.job.rsplit('/', 1)[0] for c in plan.cells if c.study == 'rq3'}
@@ -323,7 +349,7 @@ def test_quick_levers_run(tmp_path, demo_architecture_sd):
             '--world', str(tmp_path / 'world'), '--docs', str(tmp_path / 'docs')]
     run = _run(argv)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert '15 of 15 cells done' in run.stdout
+    assert '30 of 30 cells done' in run.stdout
     assert (tmp_path / 'world' / 'splits' / 'val.txt').is_file()
     manifest = (tmp_path / 'work' / 'synth/semantic/default/n100/seed0/subtypes_8_conf'
                 / 'manifest.jsonl')
@@ -331,4 +357,5 @@ def test_quick_levers_run(tmp_path, demo_architecture_sd):
     assert first['files']['confidence'] == 'confidence/00000000.png'
     text = (tmp_path / 'docs' / 'results.md').read_text()
     assert '### Levers of label quality' in text
-    assert text.count('(n=1)') == 4 * 6  # 4 mixed rows, mIoU and gain on 3 splits
+    # 7 mixed + 2 fine-tuned rows, mIoU and gain on 3 splits
+    assert text.count('(n=1)') == 9 * 6
