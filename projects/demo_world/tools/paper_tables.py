@@ -257,8 +257,8 @@ class Plan:
                  f'prompts.seed={seed}'] + [
             f'decoder.cfg_options.{k}={v}' for k, v in decoder_variant_opts(variant).items()]
         opts += QUICK_FILTERS if self.args.quick else []
-        config = {**PROMPT_SETS, **LEVER_PROMPT_SETS}[prompts] or variant_configs(task,
-                                                                                 variant)[1]
+        config = ({**PROMPT_SETS, **LEVER_PROMPT_SETS}[prompts]
+                  or variant_configs(task, variant)[1])
         self._add(key, [self.python, 'tools/generate.py', config,
                         '--num', num,
                         '--out', out, '--resume', '--no-card', '--cfg-options'] + opts,
