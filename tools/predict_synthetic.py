@@ -8,7 +8,7 @@ MMSegmentation model trained on the real labels (e.g. the real-only arm). DIR (o
 the set) gets predictions.json and semantic/<index>.png for every accepted sample; a rerun
 resumes, and a DIR holding another set's or model's predictions is refused. Mix the set
 with SyntheticSegDataset(..., agreement_root=DIR) to ignore the generated labels the model
-contradicts (those of the prompted classes are kept unless agreement_keeps_prompted=False).
+contradicts (with agreement_keeps_prompted=True, those of the prompted classes are kept).
 """
 import argparse
 

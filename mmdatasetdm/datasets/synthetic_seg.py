@@ -79,9 +79,9 @@ class SyntheticSegDataset(NamedLoadErrorsMixin, BaseSegDataset):
             after ``LoadAnnotations``. Predictions of another set, or of a model with
             other classes, are refused.
         agreement_keeps_prompted (bool): with ``agreement_root``, keep the pixels
-            labelled with a class the sample's prompt named, whatever the prediction
-            (the prompt vouches for them; the segmentor is weakest on the rare classes
-            the prompts ask for).
+            labelled with a class the sample's prompt named, whatever the prediction.
+            Off by default: on the demo world it scored lower than ignoring every
+            disagreeing pixel (docs/results.md, levers of label quality).
         verify (bool): decode-check every file while loading, and every
             mask's ids (clear errors for corrupt PNGs and stray ids; slower).
         **kwargs: ``BaseSegDataset`` arguments (``pipeline``, ``serialize_data``...).
@@ -94,7 +94,7 @@ class SyntheticSegDataset(NamedLoadErrorsMixin, BaseSegDataset):
                  drop_classes: Sequence[str] = (), classes_filter: Optional[Sequence[str]] = None,
                  min_score: Optional[float] = None, max_samples: Optional[int] = None,
                  min_pixel_confidence: Optional[float] = None,
-                 agreement_root: Optional[str] = None, agreement_keeps_prompted: bool = True,
+                 agreement_root: Optional[str] = None, agreement_keeps_prompted: bool = False,
                  verify: bool = False, **kwargs):
         from mmseg.registry import DATASETS as SEG_DATASETS
         metainfo = resolve_metainfo(metainfo, metainfo_from, SEG_DATASETS, type(self).__name__)

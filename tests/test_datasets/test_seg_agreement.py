@@ -67,13 +67,13 @@ def _labels(ds, i=0):
     return ds[i]['data_samples'].gt_sem_seg.data.numpy()[0]
 
 
-def test_disagreeing_pixels_are_ignored_except_those_of_the_prompted_classes(tmp_path):
+def test_disagreeing_pixels_are_ignored_or_kept_for_the_prompted_classes(tmp_path):
     root = _generated(str(tmp_path / 'gen'))
     preds = _predictions(str(tmp_path / 'preds'), root, str(tmp_path / 'model.pth'))
     full = _labels(_dataset(root))
     assert full[0, 1] == 2 and full[12, 2] == 1 and full[12, 12] == 0 and full[0, 0] == 255
 
-    ds = _dataset(root, agreement_root=preds)
+    ds = _dataset(root, agreement_root=preds, agreement_keeps_prompted=True)
     assert [type(t).__name__ for t in ds.pipeline.transforms][:3] == [
         'LoadImageFromFile', 'LoadAnnotations', 'IgnoreDisagreement']
     assert ds.get_data_info(1)['agreement_keep_ids'] == [2]  # the prompted cone, in real ids
@@ -82,7 +82,9 @@ def test_disagreeing_pixels_are_ignored_except_those_of_the_prompted_classes(tmp
     expected[8:, :8] = 255  # ball, predicted tree: ignored; the cone is kept wherever predicted
     np.testing.assert_array_equal(kept, expected)
 
-    strict = _labels(_dataset(root, agreement_root=preds, agreement_keeps_prompted=False))
+    strict_ds = _dataset(root, agreement_root=preds)  # the default: every disagreement ignored
+    assert strict_ds.get_data_info(1)['agreement_keep_ids'] == []
+    strict = _labels(strict_ds, 1)
     expected[:8, 8:] = 255  # now the cone the model calls background goes too
     np.testing.assert_array_equal(strict, expected)
     assert (strict[:8, :8] == 2).sum() == 63  # the agreed cone quarter (but the ignored corner)
