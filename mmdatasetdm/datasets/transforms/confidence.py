@@ -1,13 +1,13 @@
 """Ignore the pixels whose generated label is uncertain (a synthetic set's confidence map)."""
 import numpy as np
-from mmcv.transforms import BaseTransform
 
 from mmdatasetdm.fileio import read_confidence
 from mmdatasetdm.registry import TRANSFORMS
+from .ignore_pixels import IgnorePixelsByMap
 
 
 @TRANSFORMS.register_module()
-class IgnoreUncertainPixels(BaseTransform):
+class IgnoreUncertainPixels(IgnorePixelsByMap):
     """Turn the pixels of ``gt_seg_map`` whose confidence is below a threshold into
     ``ignore_index``.
 
@@ -25,37 +25,29 @@ class IgnoreUncertainPixels(BaseTransform):
         ignore_index (int): the label of ignored pixels.
     """
 
+    path_key = 'confidence_path'
+    what = 'confidence map'
+
     def __init__(self, min_confidence=None, ignore_index: int = 255):
         if min_confidence is not None and not 0 <= min_confidence <= 1:
             raise ValueError(f'IgnoreUncertainPixels: min_confidence must lie in [0, 1], got '
                              f'{min_confidence}')
+        super().__init__(ignore_index)
         self.min_confidence = min_confidence
-        self.ignore_index = int(ignore_index)
 
-    def transform(self, results: dict) -> dict:
-        path = results.get('confidence_path')
-        if path is None:
-            return results
-        if 'gt_seg_map' not in results:
-            raise KeyError('IgnoreUncertainPixels needs gt_seg_map: put it right after '
-                           'LoadAnnotations')
+    def read(self, path: str) -> np.ndarray:
+        return read_confidence(path)
+
+    def keep(self, seg: np.ndarray, confidence: np.ndarray, results: dict) -> np.ndarray:
         threshold = self.min_confidence
         if threshold is None:
             threshold = results.get('min_pixel_confidence')
         if threshold is None:
-            raise KeyError(f'IgnoreUncertainPixels: no threshold for {path} (min_confidence, or '
-                           'min_pixel_confidence in the data info)')
-        seg = results['gt_seg_map']
-        confidence = read_confidence(path)
-        if confidence.shape != seg.shape:
-            raise ValueError(f'{path}: confidence map {confidence.shape} but the mask of '
-                             f'{results.get("seg_map_path")} is {seg.shape}: put '
-                             'IgnoreUncertainPixels before any resize or crop')
+            raise KeyError(f'IgnoreUncertainPixels: no threshold for {results[self.path_key]} '
+                           '(min_confidence, or min_pixel_confidence in the data info)')
         # the map holds round(255 p): compare in the stored units, so that a threshold equal to
         # a stored value keeps it
-        keep = confidence * 255 >= np.float32(threshold) * 255 - 1e-3
-        results['gt_seg_map'] = np.where(keep, seg, self.ignore_index).astype(seg.dtype)
-        return results
+        return confidence * 255 >= np.float32(threshold) * 255 - 1e-3
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(min_confidence={self.min_confidence}, '
