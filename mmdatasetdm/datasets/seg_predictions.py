@@ -11,7 +11,7 @@ from typing import Optional
 
 from mmdatasetdm.fileio import (MANIFEST, PREDICTIONS_IDENTITY, PREDICTIONS_META,
                                 PREDICTIONS_VERSION, atomic_write_json, file_sha256, read_json,
-                                read_manifest, sample_file, write_semantic)
+                                read_manifest, read_predictions_meta, sample_file, write_semantic)
 
 
 def predictions_identity(data_root: str, checkpoint: str, classes) -> dict:
@@ -77,7 +77,7 @@ def write_seg_predictions(data_root: str, config, checkpoint: str, out_dir: str,
         batch = todo[start:start + batch_size]
         results = inference_model(model, [osp.join(data_root, line['files']['image'])
                                           for line in batch])
-        for line, result in zip(batch, results if isinstance(results, list) else [results]):
+        for line, result in zip(batch, results):  # a list in, a list out
             labels = result.pred_sem_seg.data[0].cpu().numpy()
             write_semantic(osp.join(out_dir, sample_file('semantic', line['index'], 'png')),
                            labels, num_classes=len(classes))
@@ -90,7 +90,6 @@ def read_seg_predictions_meta(folder: str, data_root: str,
                               classes: Optional[list] = None) -> dict:
     """The ``predictions.json`` of ``folder``, checked to belong to the set ``data_root`` (and
     to a model of ``classes``)."""
-    from mmdatasetdm.fileio import read_predictions_meta
     meta = read_predictions_meta(folder)
     path = osp.join(folder, PREDICTIONS_META)
     manifest = osp.join(data_root, MANIFEST)

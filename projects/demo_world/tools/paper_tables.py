@@ -358,12 +358,13 @@ class Plan:
                            params=dict(lever='P-Decoder training length',
                                        value=f'{LONG_PDECODER_ITERS} iterations (default 1000)'),
                            splits=splits)
-        for prompts in LEVER_PROMPT_SETS:
-            self.arm_cells('levers', task, f'mixed prompts={prompts}', 100, seed,
-                           self.synthetic(task, 100, seed, prompts=prompts),
-                           params=dict(lever='classes asked for by 1 / acceptance rate',
-                                       value='quotas person 6, car 7, cone 14, tree 6, ball 7'),
-                           splits=splits)
+        quotas = load_config(LEVER_PROMPT_SETS['balanced']).prompts.class_sampling.quotas
+        self.arm_cells('levers', task, 'mixed prompts=balanced', 100, seed,
+                       self.synthetic(task, 100, seed, prompts='balanced'),
+                       params=dict(lever='classes asked for by 1 / acceptance rate',
+                                   value='quotas ' + ', '.join(f'{c} {n}'
+                                                               for c, n in quotas.items())),
+                       splits=splits)
         synth = self.synthetic(task, 100, seed)
         real, real_ckpt, real_config = self.arm(task, 'real_only', 100, seed)
         predictions = self.predictions(synth, real, real_ckpt, real_config)
