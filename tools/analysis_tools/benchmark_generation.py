@@ -165,7 +165,7 @@ def measure(args) -> dict:
         else 'cpu', dtype=args.dtype, batch=args.batch, steps=args.steps,
         size=args.size or components.unet.config.sample_size * components.vae_scale_factor,
         scheduler=args.scheduler, guidance=args.guidance, task=decoder.task, compile=args.compile,
-        plain_s=round(med['plain'], 4), annotated_s=round(med['annotated'], 4),
+        plain_s=round(med['plain'], 6), annotated_s=round(med['annotated'], 6),
         ratio=round(med['annotated'] / med['plain'], 4),
         plain_img_per_s=round(args.batch / med['plain'], 3),
         annotated_img_per_s=round(args.batch / med['annotated'], 3),
@@ -173,8 +173,8 @@ def measure(args) -> dict:
         decoder_weights_mib=round(head, 1), plain_total_mib=round(total['plain'], 1),
         annotated_total_mib=round(total['annotated'], 1),
         total_ratio=round(total['annotated'] / total['plain'], 4),
-        runs=dict(plain=[round(t, 4) for t in times['plain']],
-                  annotated=[round(t, 4) for t in times['annotated']]))
+        runs=dict(plain=[round(t, 6) for t in times['plain']],
+                  annotated=[round(t, 6) for t in times['annotated']]))
 
 
 def main(argv=None):
