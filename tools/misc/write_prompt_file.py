@@ -4,7 +4,7 @@
         [--seed S] [--max-new-tokens T] [--device cpu]
 
 CONFIG is a generation config whose prompt source is template based
-(``TemplatePrompts`` or ``LanguageModelPrompts``, e.g.
+(``TemplatePrompts``, ``LanguageModelPrompts`` or a subclass, e.g.
 ``configs/generate/voc_semantic.py``). Its templates, sub-types, fields, class
 names and synonyms become a :class:`~mmdatasetdm.generation.prompts.LanguageModelPrompts`
 with ``model_dir=DIR``: for each class, ``--pool-size`` prompts are a rendered
@@ -50,7 +50,12 @@ def parse_args(argv=None):
 
 
 def template_source(cfg: Config, path: str) -> dict:
-    """The config's prompt source arguments, without ``type``.
+    """The template arguments of the config's prompt source.
+
+    The source is built from the registry without its language-model options,
+    so a subclass of ``TemplatePrompts`` (e.g. a project's source that fills
+    the templates with its own words) gives the templates, sub-types, fields,
+    class names and synonyms it renders with.
 
     Args:
         cfg (Config): the generation config.
@@ -59,19 +64,26 @@ def template_source(cfg: Config, path: str) -> dict:
     Returns:
         dict: ``TemplatePrompts`` keyword arguments (classes, templates, ...).
     """
+    from mmdatasetdm.generation.prompts import TemplatePrompts
+    from mmdatasetdm.registry import PROMPTS
     source = (cfg.get('prompts') or {}).get('source')
     if not isinstance(source, dict):
         raise SystemExit(f'{path}: prompts.source is not a prompt source config')
-    kind = str(source.get('type', '')).split('.')[-1]
-    if kind not in TEMPLATE_SOURCES:
-        raise SystemExit(f'{path}: its prompt source is {kind or "untyped"}, not one of '
-                         f'{TEMPLATE_SOURCES}; give the template config the file belongs to '
-                         '(e.g. configs/generate/voc_semantic.py, not voc_semantic_llm.py)')
-    kwargs = {k: v for k, v in source.to_dict().items() if k != 'type'}
+    source = source.to_dict()
     for key in ('model_dir', 'pool_size', 'seed', 'max_new_tokens', 'max_words', 'temperature',
                 'top_p', 'device'):
-        kwargs.pop(key, None)  # given on the command line
-    return kwargs
+        source.pop(key, None)  # given on the command line
+    kind = source.get('type')
+    built_by = PROMPTS.get(kind) if isinstance(kind, str) and kind else kind
+    if not (isinstance(built_by, type) and issubclass(built_by, TemplatePrompts)):
+        raise SystemExit(f'{path}: its prompt source is {kind or "untyped"}, not one of '
+                         f'{TEMPLATE_SOURCES} or a subclass; give the template config the file '
+                         'belongs to (e.g. configs/generate/voc_semantic.py, not '
+                         'voc_semantic_llm.py)')
+    built = PROMPTS.build(source)
+    return dict(classes=list(built.classes), templates=built.templates,
+                attributes=built.attributes, fields=built.fields, class_names=built.class_names,
+                synonyms=built.matcher.words)
 
 
 def header(args, seed: int) -> str:

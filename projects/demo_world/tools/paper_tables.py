@@ -72,6 +72,8 @@ DIGITS = dict(semantic=2)
 PROMPT_SETS = OrderedDict(
     subtypes=None,  # the demo's default: colours, grounds and other objects (generate_demo.py)
     names='projects/demo_world/configs/generate_semantic_names.py',  # 'a photo of a {cls}'
+    # captions a small language model wrote from class openings (prompts/semantic_llm.txt)
+    llm='projects/demo_world/configs/generate_semantic_llm.py',
 )
 # prompt sets of the levers study (same form as PROMPT_SETS)
 LEVER_PROMPT_SETS = OrderedDict(

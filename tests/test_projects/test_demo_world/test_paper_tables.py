@@ -90,6 +90,10 @@ def test_studies_share_jobs_and_sweeps_change_one_factor(tables, tmp_path):
     names = plan.jobs['synth/semantic/default/n100/seed0/names_400'].cmd
     assert names[2] == 'projects/demo_world/configs/generate_semantic_names.py'
     assert _opt(names, 'prompts.source.templates') is None
+    llm = plan.jobs['synth/semantic/default/n100/seed0/llm_400'].cmd
+    assert llm[2] == 'projects/demo_world/configs/generate_semantic_llm.py'
+    assert [c.params for c in plan.cells if c.row == 'mixed prompts=llm'] == [
+        dict(factor='prompts', value='llm')] * 2
     assert '6400' in plan.jobs['synth/semantic/default/n100/seed0/subtypes_6400'].cmd
     # --num-synthetic narrows the set-size sweep, nothing else
     narrow = _plan(tables, tmp_path, '--seeds', '1', '--tasks', 'semantic',
