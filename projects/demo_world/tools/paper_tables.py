@@ -367,6 +367,11 @@ class Plan:
                                    value='quotas ' + ', '.join(f'{c} {n}'
                                                                for c, n in quotas.items())),
                        splits=splits)
+        self.arm_cells('levers', task, 'mixed prompts=llm', 100, seed,
+                       self.synthetic(task, 100, seed, prompts='llm'),
+                       params=dict(lever="prompts a language model wrote (RQ4's prompt file)",
+                                   value=osp.basename(load_config(PROMPT_SETS['llm']).prompt_file)),
+                       splits=splits)
         synth = self.synthetic(task, 100, seed)
         real, real_ckpt, real_config = self.arm(task, 'real_only', 100, seed)
         predictions = self.predictions(synth, real, real_ckpt, real_config)
@@ -443,6 +448,13 @@ def build_plan(args) -> Plan:
                 plan.rq4(seed)
             if 'levers' in args.studies:
                 plan.levers(seed)
+    if args.rows:
+        known = list(OrderedDict.fromkeys(c.row for c in plan.cells))
+        unknown = [r for r in args.rows if r not in known]
+        if unknown:
+            raise SystemExit(f'--rows {unknown}: no such row in the planned studies; rows: '
+                             f'{known}')
+        plan.cells = [c for c in plan.cells if c.row in args.rows]
     return plan
 
 
@@ -921,6 +933,9 @@ def parse_args(argv=None):
     parser.add_argument('--num-synthetic', type=int, nargs='+', default=list(NUM_SYNTHETIC),
                         help='sizes of the synthetic sets in rq4 (400 is its default arm); '
                         'leave out a large one to run the rest of the sweep first')
+    parser.add_argument('--rows', nargs='+',
+                        help="only these rows of the planned studies (e.g. 'mixed prompts=llm' "
+                        'with --sweep-seeds 3: one sweep row over more seeds)')
     parser.add_argument('--work-dir', default='work_dirs/paper_tables')
     parser.add_argument('--world', default='data/demo_world')
     parser.add_argument('--sd', default=SD_FOLDER, help='the diffusers folder of the SD model')

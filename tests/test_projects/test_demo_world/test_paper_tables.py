@@ -92,8 +92,8 @@ def test_studies_share_jobs_and_sweeps_change_one_factor(tables, tmp_path):
     assert _opt(names, 'prompts.source.templates') is None
     llm = plan.jobs['synth/semantic/default/n100/seed0/llm_400'].cmd
     assert llm[2] == 'projects/demo_world/configs/generate_semantic_llm.py'
-    assert [c.params for c in plan.cells if c.row == 'mixed prompts=llm'] == [
-        dict(factor='prompts', value='llm')] * 2
+    assert [c.params for c in plan.cells if c.row == 'mixed prompts=llm' and c.study == 'rq4'] \
+        == [dict(factor='prompts', value='llm')] * 2
     assert '6400' in plan.jobs['synth/semantic/default/n100/seed0/subtypes_6400'].cmd
     # --num-synthetic narrows the set-size sweep, nothing else
     narrow = _plan(tables, tmp_path, '--seeds', '1', '--tasks', 'semantic',
@@ -108,6 +108,22 @@ def test_studies_share_jobs_and_sweeps_change_one_factor(tables, tmp_path):
     # the jobs come in priority order: semantic rq3 before the sweeps
     assert keys.index('arm/semantic/n100/seed0/real_only') < keys.index(
         'pdecoder/semantic/default/n10/seed0')
+
+
+def test_rows_narrow_a_study_to_the_named_rows_over_more_seeds(tables, tmp_path):
+    plan = _plan(tables, tmp_path, '--sweep-seeds', '3', '--studies', 'levers', '--tasks',
+                 'semantic', '--rows', 'mixed prompts=llm', 'real_only')
+    assert {(c.row, c.seed, c.split) for c in plan.cells} == {
+        (row, seed, split) for row in ('mixed prompts=llm', 'real_only') for seed in range(3)
+        for split in ('val', 'test', 'test_shifted')}
+    # what those cells need, and nothing of the other levers
+    needed = tables.jobs_to_run(plan, {})
+    assert 'synth/semantic/default/n100/seed2/llm_400' in needed
+    assert 'pdecoder/semantic/default/n100/seed2' in needed
+    assert not any('balanced' in k or 'agreement' in k or 'finetune' in k for k in needed)
+    with pytest.raises(SystemExit, match=r"\['mixed prompts=gpt'\]: no such row"):
+        _plan(tables, tmp_path, '--studies', 'levers', '--tasks', 'semantic', '--rows',
+              'mixed prompts=gpt')
 
 
 def test_statistics():
@@ -334,9 +350,13 @@ def test_levers_share_the_default_arms_and_are_scored_on_val(tables, tmp_path):
     balanced = plan.jobs['synth/semantic/default/n100/seed0/balanced_400']
     assert balanced.cmd[2] == 'projects/demo_world/configs/generate_semantic_balanced.py'
     assert f'arm/semantic/n100/seed0/{balanced.key.replace("/", ".")}' in plan.jobs
+    # the language model's prompts: RQ4's set and arm, scored on val too
+    assert {c.job for c in plan.cells if c.row == 'mixed prompts=llm'} == {
+        f'arm/semantic/n100/seed0/synth.semantic.default.n100.seed0.llm_400/score_{s}'
+        for s in ('val', 'test', 'test_shifted')}
     lever_cells = [c for c in plan.cells if c.study == 'levers']
-    # 10 rows x (val, test, test_shifted); the real-only and default mixed models are rq3's
-    assert len(lever_cells) == 30 and {c.split for c in lever_cells} == {'val', 'test',
+    # 11 rows x (val, test, test_shifted); the real-only and default mixed models are rq3's
+    assert len(lever_cells) == 33 and {c.split for c in lever_cells} == {'val', 'test',
                                                                          'test_shifted'}
     assert f'{real}/score_val' in plan.jobs and plan.eval_splits == {'val'}
     rq3_jobs = {c.job.rsplit('/', 1)[0] for c in plan.cells if c.study == 'rq3'}
@@ -353,7 +373,7 @@ def test_quick_levers_run(tmp_path, demo_architecture_sd):
             '--world', str(tmp_path / 'world'), '--docs', str(tmp_path / 'docs')]
     run = _run(argv)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert '30 of 30 cells done' in run.stdout
+    assert '33 of 33 cells done' in run.stdout
     assert (tmp_path / 'world' / 'splits' / 'val.txt').is_file()
     manifest = (tmp_path / 'work' / 'synth/semantic/default/n100/seed0/subtypes_8_conf'
                 / 'manifest.jsonl')
@@ -361,5 +381,5 @@ def test_quick_levers_run(tmp_path, demo_architecture_sd):
     assert first['files']['confidence'] == 'confidence/00000000.png'
     text = (tmp_path / 'docs' / 'results.md').read_text()
     assert '### Levers of label quality' in text
-    # 7 mixed + 2 fine-tuned rows, mIoU and gain on 3 splits
-    assert text.count('(n=1)') == 9 * 6
+    # 8 mixed + 2 fine-tuned rows, mIoU and gain on 3 splits
+    assert text.count('(n=1)') == 10 * 6
