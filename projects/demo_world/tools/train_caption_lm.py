@@ -135,6 +135,9 @@ def lm_loss(model, batch: torch.Tensor) -> torch.Tensor:
 def main(argv=None):
     args = parse_args(argv)
     from transformers import GPT2Config, GPT2LMHeadModel
+    if args.width % 4:
+        raise SystemExit(f'--width must be a multiple of 4 (the model has 4 heads), got '
+                         f'{args.width}')
     if osp.exists(args.out):
         raise SystemExit(f'--out {args.out} exists; give a new folder (nothing was written)')
     captions = [c for s in args.splits for c in split_captions(args.world, s, args.alt_captions)]
@@ -168,9 +171,11 @@ def main(argv=None):
             print(f'step {step}/{args.steps} loss {loss.item():.3f} '
                   f'({time.time() - began:.0f} s)', flush=True)
     model.eval()
-    with torch.no_grad():
-        val_loss = sum(lm_loss(model, val_data[i:i + 256]).item() * len(val_data[i:i + 256])
-                       for i in range(0, len(val_data), 256)) / len(val_data)
+    with torch.no_grad():  # a chunk's mean weighted by the tokens it predicts
+        chunks = [val_data[i:i + 256] for i in range(0, len(val_data), 256)]
+        predicted = [int((c >= 0).sum()) - len(c) for c in chunks]
+        val_loss = sum(lm_loss(model, c).item() * n
+                       for c, n in zip(chunks, predicted)) / sum(predicted)
     print(f'{args.val_split} loss {val_loss:.3f} per token ({unknown:.1%} of its tokens unknown)')
     tmp = args.out.rstrip('/') + '.tmp'
     shutil.rmtree(tmp, ignore_errors=True)
