@@ -4,6 +4,9 @@
     python projects/demo_world/tools/paper_tables.py --seeds 3 --studies rq3 --tasks semantic
     python projects/demo_world/tools/paper_tables.py --report-only      # tables from what is done
     python projects/demo_world/tools/paper_tables.py --list             # cells and their state
+    # one lever over three seeds (with the arms it is compared with), the rest left alone
+    python projects/demo_world/tools/paper_tables.py --sweep-seeds 3 --studies levers \
+        --tasks semantic --rows 'mixed prompts=llm' mixed real_only
 
 Studies (each a table in ``docs/results.md``):
   rq1  each task's P-Decoder on real test images vs the downstream model trained on the
@@ -13,11 +16,13 @@ Studies (each a table in ``docs/results.md``):
   rq3  real only vs real + synthetic, all four tasks, ``test`` and ``test_shifted``, the
        toolbox's stock metric; per-class IoU for semantic segmentation;
   rq4  semantic ablations: the capture timestep, cross-attention maps fused or not, the
-       prompts (class names only / captions with sub-types), the number of synthetic images;
+       prompts (class names only / captions with sub-types / a language model's prompt
+       file), the number of synthetic images;
   zs   zero-shot: cones and balls hidden from every real label;
   levers  semantic levers of label quality beside the default mixed arm (per-pixel
        confidence: the generated pixels below a threshold ignored; the P-Decoder trained 3x
-       as long), scored on ``val`` too, where a lever is chosen (never on a test split).
+       as long; class quotas; the language model's prompts; the agreement filter; real
+       fine-tuning), scored on ``val`` too, where a lever is chosen (never on a test split).
 
 A seed ``s`` varies together: the 100-image draw (``train_100`` for seed 0, the main job's
 split, else a new split ``train_100_seed<s>`` drawn from the same long-tailed distribution
