@@ -17,7 +17,7 @@ loads with ``AutoModelForCausalLM`` / ``AutoTokenizer`` like any local LM::
 The captions come from ``captions/<split>.jsonl`` of the world (default
 ``train_large``: captions only, no labels); the loss on ``--val-split`` is
 printed at the end. ``--out`` must not exist: the model is written to a
-sibling temporary folder and moved there when complete.
+hidden temporary folder beside it and renamed when complete.
 """
 import argparse
 import json
@@ -26,10 +26,12 @@ import os.path as osp
 import shutil
 import sys
 import time
+import uuid
 
 import torch
 
 from mmdatasetdm.fileio import atomic_write_text, file_sha256
+from mmdatasetdm.fileio.files import TEMP_MARKER
 from projects.demo_world.demo_world.layout import WorldLayout, read_caption_records
 
 UNK, EOS = '<unk>', '<eos>'
@@ -177,18 +179,23 @@ def main(argv=None):
         val_loss = sum(lm_loss(model, c).item() * n
                        for c, n in zip(chunks, predicted)) / sum(predicted)
     print(f'{args.val_split} loss {val_loss:.3f} per token ({unknown:.1%} of its tokens unknown)')
-    tmp = args.out.rstrip('/') + '.tmp'
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
     layout = WorldLayout(args.world)
     record = dict(world=args.world, splits=args.splits, captions=len(captions),
                   captions_sha256={s: file_sha256(layout.captions(s)) for s in args.splits},
                   alt_captions=args.alt_captions, steps=args.steps, batch=args.batch,
                   lr=args.lr, width=args.width, layers=args.layers, seed=args.seed,
                   val_split=args.val_split, val_loss=round(val_loss, 4))
-    atomic_write_text(osp.join(tmp, 'caption_lm.json'), json.dumps(record, indent=2) + '\n')
-    os.replace(tmp, args.out)
+    # a hidden temporary folder of its own (the fileio naming), renamed when complete
+    folder, name = osp.split(osp.abspath(args.out))
+    tmp = osp.join(folder, f'.{name}{TEMP_MARKER}{os.getpid()}.{uuid.uuid4().hex[:12]}')
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        atomic_write_text(osp.join(tmp, 'caption_lm.json'), json.dumps(record, indent=2) + '\n')
+        os.replace(tmp, args.out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     print(f'wrote {args.out}')
     return 0
 
